@@ -1,0 +1,1 @@
+"""Command-line entry points: ``hmy-node`` (the node) and ``hmy`` (the client)."""

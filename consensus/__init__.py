@@ -1,0 +1,1 @@
+"""FBFT consensus: a pure state machine, quorum by voting power, view change and double-sign evidence."""

@@ -1,0 +1,1 @@
+"""harmony-node: the chain core (wire types, state, execution, genesis) and the node shell."""

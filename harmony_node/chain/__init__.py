@@ -1,0 +1,1 @@
+"""Chain core: transaction and block execution, block validation and genesis."""

@@ -1,0 +1,188 @@
+"""Block validation and import-time execution for one shard (no consensus checks here).
+
+``process_block`` is what a validator runs before it votes and what a syncing node runs before it
+imports: header against parent, body against header, execute, then every root the header
+commits to must match what execution produced. Consensus (commit signatures, leader, VRF) is
+checked by the consensus layer on top of this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from harmony_node.chain.config import ChainConfig
+from harmony_node.chain.execution import (
+    ExecutionResult,
+    apply_transaction,
+    apply_transactions,
+)
+from harmony_node.db.store import WriteBatch
+from harmony_node.exceptions import InvalidBlock, InvalidTransaction
+from harmony_node.state.state_db import StateDB
+from harmony_node.types.block import (
+    Block,
+    compute_incoming_receipts_root,
+    compute_receipts_root,
+    compute_transactions_root,
+)
+from harmony_node.types.cx_receipt import CXReceipt, compute_outgoing_receipts_root
+from harmony_node.types.derive_sha import derive_sha
+from harmony_node.types.header import Header, make_header
+from harmony_node.types.receipt import Receipt, compute_receipts_bloom
+from harmony_node.types.transaction import Transaction
+
+MAX_EXTRA_DATA = 32
+"""geth's MaximumExtraDataSize (block 0 is built from the genesis file, never validated by this)."""
+MAX_FUTURE_SECONDS = 15
+"""How far ahead of the local clock a block's timestamp may be (geth's allowedFutureBlockTime)."""
+
+
+def validate_header(parent: Header, header: Header, config: ChainConfig, now: int | None = None) -> None:
+    """Check the header fields that follow from the parent and the config alone.
+
+    ``now`` is the local Unix time; pass ``None`` when importing history (sync), where a block's
+    distance from today's clock says nothing.
+    """
+    if header.parent_hash != parent.hash:
+        raise InvalidBlock("parent hash does not match the parent block")
+    if header.number != parent.number + 1:
+        raise InvalidBlock(f"block number {header.number} does not follow parent {parent.number}")
+    if header.shard_id != parent.shard_id:
+        raise InvalidBlock(f"shard id {header.shard_id} differs from parent's {parent.shard_id}")
+    if header.timestamp < parent.timestamp:
+        raise InvalidBlock(f"timestamp {header.timestamp} is before the parent's {parent.timestamp}")
+    if now is not None and header.timestamp > now + MAX_FUTURE_SECONDS:
+        raise InvalidBlock(f"timestamp {header.timestamp} is too far in the future (now {now})")
+    if header.epoch < parent.epoch:
+        raise InvalidBlock(f"epoch {header.epoch} is before the parent's {parent.epoch}")
+    if header.gas_limit != config.block_gas_limit:
+        raise InvalidBlock(f"gas limit {header.gas_limit} is not the network's {config.block_gas_limit}")
+    if header.gas_used > header.gas_limit:
+        raise InvalidBlock(f"gas used {header.gas_used} exceeds the gas limit {header.gas_limit}")
+    if len(header.extra_data) > MAX_EXTRA_DATA:
+        raise InvalidBlock(f"extra data is {len(header.extra_data)} bytes, at most {MAX_EXTRA_DATA}")
+
+
+def validate_body(block: Block) -> None:
+    """Check that the body is the one the header commits to, and that we can execute it."""
+    header = block.header
+    if block.uncles:
+        raise InvalidBlock("blocks have no uncles")
+    if compute_transactions_root(block) != header.transactions_root:
+        raise InvalidBlock("transactions root does not match the body")
+    if compute_incoming_receipts_root(block.incoming_receipts) != header.incoming_receipts_root:
+        raise InvalidBlock("incoming receipts root does not match the body")
+    # Not built yet, so refused loudly rather than skipped: staking transactions are executed by the
+    # staking rules (beacon chain only) and incoming receipts are credited by the cross-shard rules.
+    if block.staking_transactions:
+        raise InvalidBlock("staking transactions are not executed by this node version")
+    if block.incoming_receipts:
+        raise InvalidBlock("incoming cross-shard receipts are not credited by this node version")
+
+
+def process_block(
+    state: StateDB,
+    parent: Header,
+    block: Block,
+    config: ChainConfig,
+    batch: WriteBatch,
+    now: int | None = None,
+) -> ExecutionResult:
+    """Validate and execute ``block`` on ``state`` (at the parent's root); add the new state to ``batch``.
+
+    On ``InvalidBlock`` the caller drops ``state`` and ``batch``: nothing has been written.
+    """
+    header = block.header
+    validate_header(parent, header, config, now)
+    validate_body(block)
+    try:
+        result = apply_transactions(state, block.transactions, config, header.shard_id, header.gas_limit)
+    except InvalidTransaction as exc:
+        raise InvalidBlock(exc.reason) from exc
+    if result.gas_used != header.gas_used:
+        raise InvalidBlock(f"gas used {result.gas_used} does not match the header's {header.gas_used}")
+    if compute_receipts_root(result.receipts) != header.receipts_root:
+        raise InvalidBlock("receipts root does not match execution")
+    if compute_receipts_bloom(result.receipts) != header.bloom:
+        raise InvalidBlock("logs bloom does not match execution")
+    if compute_outgoing_receipts_root(result.cx_receipts) != header.outgoing_receipts_root:
+        raise InvalidBlock("outgoing receipts root does not match execution")
+    if state.commit(batch) != header.state_root:
+        raise InvalidBlock("state root does not match execution")
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltBlock:
+    """A block a leader assembled, with what execution produced and what it left out."""
+
+    block: Block
+    result: ExecutionResult
+    rejected: tuple[tuple[Transaction, str], ...]
+
+
+def build_block(
+    state: StateDB,
+    parent: Header,
+    candidates: Sequence[Transaction],
+    config: ChainConfig,
+    batch: WriteBatch,
+    *,
+    timestamp: int,
+    coinbase: bytes = bytes(20),
+    view_id: int = 0,
+    epoch: int | None = None,
+) -> BuiltBlock:
+    """Assemble the next block from ``candidates`` in order, skipping those the rules reject.
+
+    A rejected candidate changes nothing (checks run before writes), so skipping is safe. The
+    new state is committed into ``batch``.
+    """
+    shard_id = parent.shard_id
+    gas_limit = config.block_gas_limit
+    included: list[Transaction] = []
+    receipts: list[Receipt] = []
+    cx_receipts: list[CXReceipt] = []
+    rejected: list[tuple[Transaction, str]] = []
+    gas_used = 0
+    for tx in candidates:
+        if gas_limit - gas_used < 21_000:
+            break
+        try:
+            applied = apply_transaction(state, tx, config, shard_id, gas_limit - gas_used, gas_used)
+        except InvalidTransaction as exc:
+            rejected.append((tx, exc.reason))
+            continue
+        included.append(tx)
+        receipts.append(applied.receipt)
+        gas_used += applied.gas_used
+        if applied.cx_receipt is not None:
+            cx_receipts.append(applied.cx_receipt)
+    state_root = state.commit(batch)
+    result = ExecutionResult(tuple(receipts), tuple(cx_receipts), gas_used)
+    header = make_header(
+        parent_hash=parent.hash,
+        coinbase=coinbase,
+        state_root=state_root,
+        transactions_root=derive_sha(included, []),
+        receipts_root=compute_receipts_root(result.receipts),
+        outgoing_receipts_root=compute_outgoing_receipts_root(result.cx_receipts),
+        incoming_receipts_root=compute_incoming_receipts_root([]),
+        bloom=compute_receipts_bloom(result.receipts),
+        number=parent.number + 1,
+        gas_limit=gas_limit,
+        gas_used=gas_used,
+        timestamp=timestamp,
+        view_id=view_id,
+        epoch=parent.epoch if epoch is None else epoch,
+        shard_id=shard_id,
+    )
+    block = Block(
+        header=header,
+        transactions=included,
+        staking_transactions=[],
+        uncles=[],
+        incoming_receipts=[],
+    )
+    return BuiltBlock(block, result, tuple(rejected))

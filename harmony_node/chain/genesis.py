@@ -1,0 +1,160 @@
+"""Genesis: the network's rules and initial balances, read from a JSON file, and block 0 of a shard.
+
+File format (``localnet_genesis.json`` beside this module is the default localnet):
+
+    {
+      "network": "localnet",
+      "config": {"chain_id": 2, "eth_chain_id_base": 1666700000, "num_shards": 3,
+                 "block_gas_limit": 30000000, "min_gas_price": "100000000000"},
+      "timestamp": 1561734000,
+      "extra_data": "text",
+      "alloc": {"one1... or 0x...": "<balance in atto, decimal string or integer>"}
+    }
+
+Every shard starts with the same ``alloc`` (DESIGN.md §4: the localnet account is funded on every
+shard). Amounts are integers in atto (1 ONE = 10**18 atto); strings avoid JSON float rounding.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from crypto.address import parse_address
+from harmony_node.chain.config import ChainConfig
+from harmony_node.db.store import KeyValueStore, WriteBatch
+from harmony_node.exceptions import HarmonyError, ValidationError
+from harmony_node.state.account import Account
+from harmony_node.state.state_db import StateDB
+from harmony_node.types.block import Block
+from harmony_node.types.derive_sha import EMPTY_ROOT
+from harmony_node.types.header import make_header
+
+MAX_GENESIS_FILE_BYTES = 16 * 1024 * 1024
+
+
+class InvalidGenesis(ValidationError):
+    """The genesis file is malformed or breaks a rule; the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Genesis:
+    """A parsed genesis file."""
+
+    network: str
+    config: ChainConfig
+    timestamp: int
+    extra_data: bytes
+    alloc: tuple[tuple[bytes, int], ...]
+    """(address, balance in atto), sorted by address so the order in the file does not matter."""
+
+
+def _to_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise InvalidGenesis(f"{what} must be an integer or a decimal string")
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise InvalidGenesis(f"{what} is not a decimal integer: {value!r}") from exc
+    if number < 0:
+        raise InvalidGenesis(f"{what} must not be negative")
+    return number
+
+
+def _get_int(obj: dict[str, Any], key: str, default: int | None = None) -> int:
+    value = obj.get(key, default)
+    if value is None:
+        raise InvalidGenesis(f"missing field {key!r}")
+    return _to_int(value, f"field {key!r}")
+
+
+def parse_genesis(text: str | bytes) -> Genesis:
+    """Parse a genesis document; any defect raises ``InvalidGenesis`` naming the field."""
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidGenesis(f"genesis is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise InvalidGenesis("genesis must be a JSON object")
+    raw_config = doc.get("config", {})
+    if not isinstance(raw_config, dict):
+        raise InvalidGenesis("field 'config' must be an object")
+    defaults = ChainConfig()
+    try:
+        config = ChainConfig(
+            chain_id=_get_int(raw_config, "chain_id", defaults.chain_id),
+            eth_chain_id_base=_get_int(raw_config, "eth_chain_id_base", defaults.eth_chain_id_base),
+            num_shards=_get_int(raw_config, "num_shards", defaults.num_shards),
+            block_gas_limit=_get_int(raw_config, "block_gas_limit", defaults.block_gas_limit),
+            min_gas_price=_get_int(raw_config, "min_gas_price", defaults.min_gas_price),
+        )
+    except InvalidGenesis:
+        raise
+    except ValidationError as exc:  # ChainConfig's own range checks
+        raise InvalidGenesis(f"config: {exc}") from exc
+    network = doc.get("network", "localnet")
+    extra = doc.get("extra_data", "")
+    if not isinstance(network, str) or not isinstance(extra, str):
+        raise InvalidGenesis("fields 'network' and 'extra_data' must be strings")
+    raw_alloc = doc.get("alloc", {})
+    if not isinstance(raw_alloc, dict):
+        raise InvalidGenesis("field 'alloc' must be an object of address -> balance")
+    balances: dict[bytes, int] = {}
+    for text_address, amount in raw_alloc.items():
+        try:
+            address = parse_address(text_address)
+        except HarmonyError as exc:
+            raise InvalidGenesis(f"alloc address {text_address!r}: {exc}") from exc
+        if address in balances:
+            raise InvalidGenesis(f"alloc lists {text_address!r} twice")
+        balances[address] = _to_int(amount, f"balance of {text_address!r}")
+    return Genesis(
+        network=network,
+        config=config,
+        timestamp=_get_int(doc, "timestamp", 0),
+        extra_data=extra.encode(),
+        alloc=tuple(sorted(balances.items())),
+    )
+
+
+def load_genesis(path: str | Path) -> Genesis:
+    """Read and parse a genesis file."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_GENESIS_FILE_BYTES:
+            raise InvalidGenesis(f"{path} is larger than {MAX_GENESIS_FILE_BYTES} bytes")
+        return parse_genesis(path.read_bytes())
+    except OSError as exc:
+        raise InvalidGenesis(f"cannot read genesis file {path}: {exc.strerror}") from exc
+
+
+def get_localnet_genesis() -> Genesis:
+    """The default localnet genesis shipped with the package."""
+    text = resources.files("harmony_node.chain").joinpath("localnet_genesis.json").read_text()
+    return parse_genesis(text)
+
+
+def build_genesis_block(
+    genesis: Genesis, shard_id: int, store: KeyValueStore, batch: WriteBatch
+) -> Block:
+    """Block 0 of ``shard_id``: fund the alloc, commit its state into ``batch``, return the block."""
+    if not 0 <= shard_id < genesis.config.num_shards:
+        raise InvalidGenesis(f"shard {shard_id} does not exist ({genesis.config.num_shards} shards)")
+    state = StateDB(store)
+    for address, balance in genesis.alloc:
+        state.set_account(address, Account(balance=balance))
+    header = make_header(
+        state_root=state.commit(batch),
+        transactions_root=EMPTY_ROOT,
+        receipts_root=EMPTY_ROOT,
+        outgoing_receipts_root=EMPTY_ROOT,
+        incoming_receipts_root=EMPTY_ROOT,
+        gas_limit=genesis.config.block_gas_limit,
+        timestamp=genesis.timestamp,
+        extra_data=genesis.extra_data,
+        shard_id=shard_id,
+    )
+    return Block(header=header, transactions=[], staking_transactions=[], uncles=[], incoming_receipts=[])

@@ -1,0 +1,3 @@
+"""Harmony wire types: transactions, staking transactions, header, block, receipts and their roots.
+
+This package imports only ``crypto`` and ``harmony_node.exceptions``."""

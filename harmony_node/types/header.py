@@ -1,0 +1,191 @@
+"""The v3 block header, its tagged-RLP encoding and block hash, and the field sedes the wire types share.
+
+Field order is Harmony's ``block/v3/header.go headerFields``. A Harmony header never travels or gets
+hashed as its bare field list: ``block/header.go`` encodes it through the ``taggedrlp`` registry, which
+wraps every non-legacy version in an envelope (``taggedrlp/taggedrlp.go Envelope{Sig, Tag, Raw}``)::
+
+    RLP(["HmnyTgd", "v3", [parent_hash, coinbase, ..., slashes]])
+
+``Raw`` is an ``rlp.RawValue``, so the field list sits in the envelope as a nested list, not as an
+RLP-encoded byte string. The block hash is ``keccak256`` of that envelope (``Header.Hash`` ->
+``hash.FromRLP``). ``Header.serialize``/``deserialize`` produce and require the envelope, so the tagged
+form is what ``rlp.encode(header)`` gives and what a header embedded in any other type (a block, a
+cross-shard receipts proof) carries, as in Harmony.
+
+Only v3 is supported: it is the version Harmony uses from the pre-staking epoch on, which is genesis
+on a localnet. Any other tag, or the untagged legacy (v0) form, is a decoding error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rlp
+from rlp.exceptions import DeserializationError, RLPException, SerializationError
+from rlp.sedes import Binary
+
+from crypto.hash import keccak256
+from harmony_node.exceptions import DecodingError
+
+
+class UnsignedInt:
+    """Sedes for a Go unsigned integer field: minimal big-endian bytes, zero is the empty string.
+
+    ``bits`` bounds the value like Go's ``uint32``/``uint64``; ``None`` is a ``*big.Int``. Decoding
+    rejects leading zero bytes and lists, as geth's decoder does (pyrlp's ``big_endian_int`` would
+    read the empty list as 0).
+    """
+
+    def __init__(self, bits: int | None) -> None:
+        self.bits = bits
+        self._limit = None if bits is None else 1 << bits
+
+    def serialize(self, obj: object) -> bytes:
+        """Encode ``obj``; raise ``rlp.SerializationError`` unless it is an int in range."""
+        if isinstance(obj, bool) or not isinstance(obj, int):
+            raise SerializationError("not an integer", obj)
+        if obj < 0 or (self._limit is not None and obj >= self._limit):
+            raise SerializationError(f"integer out of range for uint{self.bits or ''}", obj)
+        return obj.to_bytes((obj.bit_length() + 7) // 8, "big")
+
+    def deserialize(self, serial: object) -> int:
+        """Decode a canonical integer; raise ``rlp.DeserializationError`` otherwise."""
+        if not isinstance(serial, bytes):
+            raise DeserializationError("integer expected, got a list", serial)
+        if serial[:1] == b"\x00":
+            raise DeserializationError("non-canonical integer (leading zero byte)", serial)
+        value = int.from_bytes(serial, "big")
+        if self._limit is not None and value >= self._limit:
+            raise DeserializationError(f"integer overflows uint{self.bits}", serial)
+        return value
+
+
+UINT = UnsignedInt(None)
+"""A ``*big.Int`` field (block number, timestamp, epoch, view id, amounts)."""
+UINT64 = UnsignedInt(64)
+UINT32 = UnsignedInt(32)
+BYTES = Binary()
+"""A variable-length ``[]byte`` field."""
+HASH32 = Binary.fixed_length(32)
+ADDRESS = Binary.fixed_length(20)
+BLOOM = Binary.fixed_length(256)
+BLS_SIGNATURE = Binary.fixed_length(96)
+
+ENVELOPE_SIGNATURE = b"HmnyTgd"
+"""First item of every tagged-RLP envelope (``taggedrlp.EnvelopeSignature``)."""
+
+HEADER_TAG = b"v3"
+
+
+def wrap_tagged(tag: bytes, serial: object) -> list[object]:
+    """Return the tagged-RLP envelope of an already serialized value: ``["HmnyTgd", tag, serial]``."""
+    return [ENVELOPE_SIGNATURE, tag, serial]
+
+
+def unwrap_tagged(tag: bytes, serial: object) -> object:
+    """Return the value inside a ``tag`` envelope; raise ``rlp.DeserializationError`` if not one."""
+    if isinstance(serial, bytes) or not isinstance(serial, (list, tuple)) or len(serial) != 3:
+        raise DeserializationError("expected a 3-item tagged-RLP envelope", serial)
+    signature, found_tag, inner = serial
+    if signature != ENVELOPE_SIGNATURE:
+        raise DeserializationError("not a tagged-RLP envelope (bad signature)", serial)
+    if found_tag != tag:
+        raise DeserializationError(f"unsupported tag {found_tag!r}, expected {tag!r}", serial)
+    return inner
+
+
+class Header(rlp.Serializable):
+    """A v3 block header; RLP (de)serialization is the tagged ``["HmnyTgd", "v3", fields]`` form."""
+
+    fields = [
+        ("parent_hash", HASH32),
+        ("coinbase", ADDRESS),
+        ("state_root", HASH32),
+        ("transactions_root", HASH32),
+        ("receipts_root", HASH32),
+        ("outgoing_receipts_root", HASH32),
+        ("incoming_receipts_root", HASH32),
+        ("bloom", BLOOM),
+        ("number", UINT),
+        ("gas_limit", UINT64),
+        ("gas_used", UINT64),
+        ("timestamp", UINT),
+        ("extra_data", BYTES),
+        ("mix_digest", HASH32),
+        ("view_id", UINT),
+        ("epoch", UINT),
+        ("shard_id", UINT32),
+        ("last_commit_signature", BLS_SIGNATURE),
+        ("last_commit_bitmap", BYTES),
+        ("vrf", BYTES),
+        ("vdf", BYTES),
+        ("shard_state", BYTES),
+        ("cross_links", BYTES),
+        ("slashes", BYTES),
+    ]
+
+    @classmethod
+    def serialize(cls, obj: Header) -> list[object]:
+        """Serialize ``obj`` into its tagged envelope."""
+        return wrap_tagged(HEADER_TAG, super().serialize(obj))
+
+    @classmethod
+    def deserialize(cls, serial: object, **extra_kwargs: Any) -> Header:
+        """Deserialize a tagged v3 envelope; raise ``rlp.DeserializationError`` for anything else."""
+        header: Header = super().deserialize(unwrap_tagged(HEADER_TAG, serial), **extra_kwargs)
+        return header
+
+    @property
+    def hash(self) -> bytes:
+        """The block hash: keccak256 of the tagged RLP encoding."""
+        return keccak256(encode_header(self))
+
+
+def encode_header(header: Header) -> bytes:
+    """Return the tagged RLP encoding of ``header``."""
+    result: bytes = rlp.encode(header)
+    return result
+
+
+def decode_header(data: bytes) -> Header:
+    """Decode a tagged v3 header; raise DecodingError for anything malformed."""
+    try:
+        header: Header = rlp.decode(data, sedes=Header)
+    except RLPException as error:
+        raise DecodingError(f"malformed header: {error}") from error
+    return header
+
+
+_ZERO_HASH = bytes(32)
+_EMPTY_FIELDS: dict[str, object] = {
+    "parent_hash": _ZERO_HASH,
+    "coinbase": bytes(20),
+    "state_root": _ZERO_HASH,
+    "transactions_root": _ZERO_HASH,
+    "receipts_root": _ZERO_HASH,
+    "outgoing_receipts_root": _ZERO_HASH,
+    "incoming_receipts_root": _ZERO_HASH,
+    "bloom": bytes(256),
+    "number": 0,
+    "gas_limit": 0,
+    "gas_used": 0,
+    "timestamp": 0,
+    "extra_data": b"",
+    "mix_digest": _ZERO_HASH,
+    "view_id": 0,
+    "epoch": 0,
+    "shard_id": 0,
+    "last_commit_signature": bytes(96),
+    "last_commit_bitmap": b"",
+    "vrf": b"",
+    "vdf": b"",
+    "shard_state": b"",
+    "cross_links": b"",
+    "slashes": b"",
+}
+
+
+def make_header(**fields: object) -> Header:
+    """Return a header with the given fields and Go's zero value (``v3.NewHeader()``) for the rest."""
+    return Header(**{**_EMPTY_FIELDS, **fields})
+

@@ -1,0 +1,149 @@
+"""Harmony's plain transaction: ``[nonce, gasPrice, gas, shardID, toShardID, to, value, data, v, r, s]``.
+
+Reference §4.1 and §4.2 (``core/types/transaction.go``, ``transaction_signing.go``):
+- the hash is keccak256 of this RLP, whatever kind of signature the transaction carries;
+- a Harmony signature (EIP-155 over Harmony's chain id) signs
+  ``[nonce, gasPrice, gas, shardID, toShardID, to, value, data, chainID, 0, 0]``;
+- an Ethereum transaction received over ``eth_sendRawTransaction`` is stored in this form too, with
+  its original ``v, r, s``. Its chain id (from ``v``) is Ethereum-compatible (>= 1666600000), and
+  then the signature covers the Ethereum fields ``[nonce, gasPrice, gas, to, value, data, chainID,
+  0, 0]`` and the transaction is known to Ethereum clients by ``eth_hash``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import rlp
+from rlp.exceptions import RLPException
+
+from crypto.hash import keccak256
+from crypto.secp256k1 import compute_eip155_v, decode_v, recover_address, sign_hash
+from harmony_node.exceptions import DecodingError
+from harmony_node.types.sedes import binary, optional_address, uint
+
+ETH_COMPATIBLE_CHAIN_ID_MIN = 1_666_600_000
+"""Chain ids at or above this are Ethereum chain ids (Harmony's ``IsEthCompatible``)."""
+MAX_SHARD_ID = 2**32 - 1
+
+
+def is_eth_compatible_chain_id(chain_id: int | None) -> bool:
+    """Whether ``chain_id`` marks an Ethereum-style signature."""
+    return chain_id is not None and chain_id >= ETH_COMPATIBLE_CHAIN_ID_MIN
+
+
+class Transaction(rlp.Serializable):
+    """A plain (same-shard or cross-shard) Harmony transaction."""
+
+    fields = [
+        ("nonce", uint),
+        ("gas_price", uint),
+        ("gas_limit", uint),
+        ("shard_id", uint),
+        ("to_shard_id", uint),
+        ("to", optional_address),
+        ("value", uint),
+        ("data", binary),
+        ("v", uint),
+        ("r", uint),
+        ("s", uint),
+    ]
+
+    @cached_property
+    def hash(self) -> bytes:
+        """keccak256 of the transaction's RLP (Harmony's ``Hash()``)."""
+        return keccak256(rlp.encode(self))
+
+    @property
+    def chain_id(self) -> int | None:
+        """The chain id the signature commits to; None for a pre-EIP-155 signature."""
+        return decode_v(self.v)[1]
+
+    @property
+    def is_eth_compatible(self) -> bool:
+        """Whether this is a converted Ethereum transaction (signed with an Ethereum chain id)."""
+        return is_eth_compatible_chain_id(self.chain_id)
+
+    @property
+    def is_cross_shard(self) -> bool:
+        return self.shard_id != self.to_shard_id
+
+    def signing_hash(self, chain_id: int | None) -> bytes:
+        """The hash a signature for ``chain_id`` covers (None: a pre-EIP-155 Harmony signature)."""
+        if is_eth_compatible_chain_id(chain_id):
+            fields: list[object] = [self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data]
+        else:
+            fields = [
+                self.nonce, self.gas_price, self.gas_limit, self.shard_id, self.to_shard_id,
+                self.to, self.value, self.data,
+            ]
+        if chain_id is not None:
+            fields += [chain_id, 0, 0]
+        return keccak256(rlp.encode(fields))
+
+    @cached_property
+    def sender(self) -> bytes:
+        """The 20-byte address that signed this transaction (raises InvalidSignature)."""
+        recovery_id, chain_id = decode_v(self.v)
+        return recover_address(self.signing_hash(chain_id), recovery_id, self.r, self.s)
+
+    def recover_sender(self) -> bytes:
+        """The signer's address; raises InvalidSignature. Computed once per object."""
+        return self.sender
+
+    @cached_property
+    def eth_hash(self) -> bytes:
+        """The hash an Ethereum client knows this transaction by (Harmony's ``HashByType``).
+
+        For a Harmony-signed transaction this is the ordinary hash.
+        """
+        if not self.is_eth_compatible:
+            return self.hash
+        return keccak256(
+            rlp.encode([self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data, self.v, self.r, self.s])
+        )
+
+
+def sign_transaction(
+    *,
+    nonce: int,
+    gas_price: int,
+    gas_limit: int,
+    shard_id: int,
+    to_shard_id: int,
+    to: bytes,
+    value: int,
+    data: bytes,
+    private_key: bytes,
+    chain_id: int,
+) -> Transaction:
+    """Build and sign a transaction (EIP-155 over ``chain_id``)."""
+    unsigned = Transaction(nonce, gas_price, gas_limit, shard_id, to_shard_id, to, value, data, 0, 0, 0)
+    recovery_id, r, s = sign_hash(unsigned.signing_hash(chain_id), private_key)
+    return unsigned.copy(v=compute_eip155_v(recovery_id, chain_id), r=r, s=s)
+
+
+def validate_transaction_fields(tx: Transaction) -> None:
+    """Raise DecodingError for field values the sedes allow but the protocol does not."""
+    if len(tx.to) not in (0, 20):
+        raise DecodingError(f"recipient must be 20 bytes or empty, got {len(tx.to)}")
+    if tx.shard_id > MAX_SHARD_ID or tx.to_shard_id > MAX_SHARD_ID:
+        raise DecodingError("shard id does not fit in 32 bits")
+    if tx.nonce >= 2**64 or tx.gas_limit >= 2**64:
+        raise DecodingError("nonce and gas limit must fit in 64 bits")
+
+
+def decode_transaction(raw: bytes) -> Transaction:
+    """Decode a transaction from its RLP; anything malformed raises DecodingError."""
+    try:
+        tx: Transaction = rlp.decode(raw, sedes=Transaction, strict=True)
+    except (RLPException, TypeError, ValueError) as exc:
+        raise DecodingError(f"malformed transaction: {exc}") from exc
+    validate_transaction_fields(tx)
+    return tx
+
+
+def encode_transaction(tx: Transaction) -> bytes:
+    """The transaction's RLP bytes (what ``hmy_sendRawTransaction`` carries)."""
+    encoded: bytes = rlp.encode(tx)
+    return encoded

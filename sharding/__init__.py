@@ -1,0 +1,1 @@
+"""Sharding rules: epochs, VRF epoch randomness, committee assignment, cross-shard receipts and crosslinks."""

@@ -1,0 +1,1 @@
+"""EPoS staking rules: validators, delegation, election, rewards, undelegation, slashing and issuance."""
