@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import rlp
-
 from crypto.hash import EMPTY_KECCAK
-from harmony_node.exceptions import DatabaseError
+from harmony_node.exceptions import DatabaseError, DecodingError
+from harmony_node.types.rlp_codec import (
+    decode_flat_list,
+    decode_uint,
+    encode_rlp_list,
+    encode_rlp_string,
+    encode_uint,
+)
 
 BLANK_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
 """Root of an empty Merkle-Patricia trie: keccak256(rlp(b''))."""
@@ -32,18 +37,18 @@ EMPTY_ACCOUNT = Account()
 
 def encode_account(account: Account) -> bytes:
     """RLP-encode an account for the state trie."""
-    return rlp.encode([account.nonce, account.balance, account.storage_root, account.code_hash])
+    return encode_rlp_list(
+        encode_uint(account.nonce)
+        + encode_uint(account.balance)
+        + encode_rlp_string(account.storage_root)
+        + encode_rlp_string(account.code_hash)
+    )
 
 
 def decode_account(data: bytes) -> Account:
     """Decode an account read from our own database; failure means the database is corrupt."""
     try:
-        nonce, balance, storage_root, code_hash = rlp.decode(data)
-        return Account(
-            rlp.sedes.big_endian_int.deserialize(nonce),
-            rlp.sedes.big_endian_int.deserialize(balance),
-            bytes(storage_root),
-            bytes(code_hash),
-        )
-    except (rlp.DecodingError, rlp.DeserializationError, ValueError, TypeError) as exc:
+        nonce, balance, storage_root, code_hash = decode_flat_list(data, 4)
+        return Account(decode_uint(nonce), decode_uint(balance), storage_root, code_hash)
+    except DecodingError as exc:
         raise DatabaseError(f"corrupt account record: {exc}") from exc

@@ -26,6 +26,12 @@ from typing import Final, cast
 from crypto.hash import keccak256
 from harmony_node.db.store import KeyValueStore, WriteBatch
 from harmony_node.exceptions import DatabaseError, DecodingError, ValidationError
+from harmony_node.types.rlp_codec import (
+    decode_rlp_string,
+    encode_rlp_list,
+    encode_rlp_string,
+    split_rlp_list,
+)
 from harmony_node.types.trie_root import (
     BLANK_ROOT,
     EMPTY_REF,
@@ -33,8 +39,6 @@ from harmony_node.types.trie_root import (
     compute_nibbles,
     decode_hex_prefix,
     encode_hex_prefix,
-    encode_rlp_list,
-    encode_rlp_string,
 )
 
 _HASH_REF_LENGTH: Final = 33
@@ -445,17 +449,17 @@ def _split(old: _Leaf | _Extension, path: bytes, value: bytes) -> _Node:
 
 def _decode_node(encoding: bytes) -> _Node:
     """Decode a stored node encoding into a node object (its ``ref`` left for the caller to set)."""
-    items = _split_rlp_list(encoding)
+    items = split_rlp_list(encoding)
     if len(items) == 17:
         for item in items[:16]:
             _validate_child_reference(item)
         children: list[_Slot] = [*items[:16]]
-        return _Branch(children, _decode_rlp_string(items[16]))
+        return _Branch(children, decode_rlp_string(items[16]))
     if len(items) != 2:
         raise DecodingError(f"a node has 2 or 17 items, not {len(items)}")
-    path, is_leaf = decode_hex_prefix(_decode_rlp_string(items[0]))
+    path, is_leaf = decode_hex_prefix(decode_rlp_string(items[0]))
     if is_leaf:
-        return _Leaf(path, _decode_rlp_string(items[1]), items[0])
+        return _Leaf(path, decode_rlp_string(items[1]), items[0])
     if not path:
         raise DecodingError("extension with an empty path")
     _validate_child_reference(items[1])
@@ -471,53 +475,3 @@ def _validate_child_reference(item: bytes) -> None:
     if len(item) < 32 and item[0] >= 0xC0:
         return
     raise DecodingError("bad child reference")
-
-
-def _read_length(data: bytes, pos: int, short_base: int, long_base: int) -> tuple[int, int]:
-    """Return ``(payload_start, payload_length)`` of the RLP item whose prefix byte is at ``pos``."""
-    prefix = data[pos]
-    if prefix < long_base:
-        return pos + 1, prefix - short_base
-    size_length = prefix - long_base + 1
-    start = pos + 1 + size_length
-    if start > len(data):
-        raise DecodingError("truncated RLP length")
-    return start, int.from_bytes(data[pos + 1 : start], "big")
-
-
-def _split_rlp_list(data: bytes) -> list[bytes]:
-    """Split an RLP list into its items, each still encoded (so inline child nodes stay byte-exact)."""
-    if not data or data[0] < 0xC0:
-        raise DecodingError("a trie node is an RLP list")
-    start, length = _read_length(data, 0, 0xC0, 0xF8)
-    if start + length != len(data):
-        raise DecodingError("RLP list length does not match the node size")
-    items = []
-    pos = start
-    end = len(data)
-    while pos < end:
-        prefix = data[pos]
-        if prefix < 0x80:
-            stop = pos + 1
-        elif prefix < 0xC0:
-            payload, size = _read_length(data, pos, 0x80, 0xB8)
-            stop = payload + size
-        else:
-            payload, size = _read_length(data, pos, 0xC0, 0xF8)
-            stop = payload + size
-        if stop > end:
-            raise DecodingError("RLP item runs past the end of the node")
-        items.append(data[pos:stop])
-        pos = stop
-    return items
-
-
-def _decode_rlp_string(item: bytes) -> bytes:
-    """Decode one encoded RLP string item (as cut by ``_split_rlp_list``)."""
-    prefix = item[0]
-    if prefix < 0x80:
-        return item
-    if prefix >= 0xC0:
-        raise DecodingError("expected an RLP string, found a list")
-    start, _ = _read_length(item, 0, 0x80, 0xB8)
-    return item[start:]

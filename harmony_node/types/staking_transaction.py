@@ -28,6 +28,7 @@ from rlp.sedes import raw
 from crypto.hash import keccak256
 from crypto.secp256k1 import compute_eip155_v, decode_v, recover_address, sign_hash
 from harmony_node.exceptions import DecodingError
+from harmony_node.types.rlp_codec import encode_item
 from harmony_node.types.sedes import uint
 
 DEC_PRECISION = 10**18
@@ -334,7 +335,7 @@ class StakingTransaction(rlp.Serializable):
         fields: list[object] = [self.directive, self.message, self.nonce, self.gas_price, self.gas_limit]
         if chain_id is not None:
             fields += [chain_id, 0, 0]
-        return keccak256(rlp.encode(fields))
+        return keccak256(encode_item(fields))  # type: ignore[arg-type]
 
     @cached_property
     def sender(self) -> bytes:

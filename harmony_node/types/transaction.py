@@ -15,11 +15,11 @@ from __future__ import annotations
 from functools import cached_property
 
 import rlp
-from rlp.exceptions import RLPException
 
 from crypto.hash import keccak256
 from crypto.secp256k1 import compute_eip155_v, decode_v, recover_address, sign_hash
 from harmony_node.exceptions import DecodingError
+from harmony_node.types.rlp_codec import decode_flat_list, decode_uint, encode_item
 from harmony_node.types.sedes import binary, optional_address, uint
 
 ETH_COMPATIBLE_CHAIN_ID_MIN = 1_666_600_000
@@ -79,7 +79,7 @@ class Transaction(rlp.Serializable):
             ]
         if chain_id is not None:
             fields += [chain_id, 0, 0]
-        return keccak256(rlp.encode(fields))
+        return keccak256(encode_item(fields))  # type: ignore[arg-type]
 
     @cached_property
     def sender(self) -> bytes:
@@ -100,7 +100,7 @@ class Transaction(rlp.Serializable):
         if not self.is_eth_compatible:
             return self.hash
         return keccak256(
-            rlp.encode([self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data, self.v, self.r, self.s])
+            encode_item([self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data, self.v, self.r, self.s])
         )
 
 
@@ -133,13 +133,26 @@ def validate_transaction_fields(tx: Transaction) -> None:
         raise DecodingError("nonce and gas limit must fit in 64 bits")
 
 
+_INT_FIELDS = ("nonce", "gas price", "gas limit", "shard id", "to shard id")
+
+
 def decode_transaction(raw: bytes) -> Transaction:
-    """Decode a transaction from its RLP; anything malformed raises DecodingError."""
-    try:
-        tx: Transaction = rlp.decode(raw, sedes=Transaction, strict=True)
-    except (RLPException, TypeError, ValueError) as exc:
-        raise DecodingError(f"malformed transaction: {exc}") from exc
+    """Decode a transaction from its RLP; anything malformed raises DecodingError.
+
+    Only the canonical encoding is accepted, so ``tx.hash`` (keccak of these bytes) is the hash any
+    other node computes for the same transaction.
+    """
+    items = decode_flat_list(raw, 11)
+    nonce, gas_price, gas_limit, shard_id, to_shard_id = (
+        decode_uint(item, name) for item, name in zip(items, _INT_FIELDS)
+    )
+    tx = Transaction(
+        nonce, gas_price, gas_limit, shard_id, to_shard_id, items[5], decode_uint(items[6], "value"),
+        items[7], decode_uint(items[8], "v"), decode_uint(items[9], "r"), decode_uint(items[10], "s"),
+    )
     validate_transaction_fields(tx)
+    # rlp's own encoding cache: re-encoding (block bodies, DeriveSha, the hash) reuses these bytes.
+    tx._cached_rlp = raw
     return tx
 
 

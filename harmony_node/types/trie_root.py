@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 
 from crypto.hash import keccak256
 from harmony_node.exceptions import DecodingError
+from harmony_node.types.rlp_codec import encode_rlp_list, encode_rlp_string
 
 EMPTY_REF = b"\x80"
 """RLP of the empty string: an absent branch child or an absent branch value."""
@@ -66,38 +67,6 @@ def decode_hex_prefix(data: bytes) -> tuple[bytes, bool]:
     if data[0] & 0x0F:
         raise DecodingError("non-zero padding nibble in hex-prefix path")
     return nibbles[2:], flag >= 2
-
-
-def _encode_length(length: int, offset: int) -> bytes:
-    if length < 56:
-        return bytes((offset + length,))
-    length_bytes = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((offset + 55 + len(length_bytes),)) + length_bytes
-
-
-# Headers for every length a trie node or value usually has (a full branch is 532 bytes): indexing a
-# table is several times cheaper than building the header, and commit encodes thousands of nodes.
-_HEADER_TABLE_SIZE = 1024
-_STRING_HEADERS = [_encode_length(length, 0x80) for length in range(_HEADER_TABLE_SIZE)]
-_LIST_HEADERS = [_encode_length(length, 0xC0) for length in range(_HEADER_TABLE_SIZE)]
-
-
-def encode_rlp_string(data: bytes) -> bytes:
-    """RLP-encode a byte string."""
-    length = len(data)
-    if length == 1 and data[0] < 0x80:
-        return data
-    if length < _HEADER_TABLE_SIZE:
-        return _STRING_HEADERS[length] + data
-    return _encode_length(length, 0x80) + data
-
-
-def encode_rlp_list(payload: bytes) -> bytes:
-    """RLP-encode a list whose items are already encoded and concatenated into ``payload``."""
-    length = len(payload)
-    if length < _HEADER_TABLE_SIZE:
-        return _LIST_HEADERS[length] + payload
-    return _encode_length(length, 0xC0) + payload
 
 
 def encode_leaf(path: bytes, value: bytes) -> bytes:
