@@ -1,0 +1,74 @@
+"""The BLS interface every backend implements, and the registry that picks one by name.
+
+Standard BLS12-381 with the IETF proof-of-possession ciphersuite (DESIGN.md §3): public keys in G1
+(48-byte compressed), signatures in G2 (96-byte compressed), messages hashed to G2 with the DST
+below. Secret keys are integers in [1, r-1].
+
+Contract shared by all backends, so callers never depend on which one runs:
+- ``verify`` and the ``fast_aggregate_verify*`` family return False for ANY bad input (malformed or
+  non-subgroup points, the identity public key, an empty key list) and never raise;
+- ``load_public_key`` and the ``aggregate_*`` functions raise InvalidKey / InvalidSignature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from harmony_node.exceptions import InvalidKey
+
+SECRET_KEY_SIZE = 32
+PUBLIC_KEY_SIZE = 48
+SIGNATURE_SIZE = 96
+CURVE_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
+"""r, the order of the G1 and G2 subgroups: secret keys live in [1, r-1]."""
+DST = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"
+IDENTITY_PUBLIC_KEY = b"\xc0" + bytes(47)
+"""The compressed point at infinity of G1: a public key no secret produces, always rejected."""
+
+
+class PublicKeyPoint(Protocol):
+    """An opaque, already-validated public key a backend can use without decoding it again."""
+
+
+class BLSBackend(Protocol):
+    """What a BLS implementation provides."""
+
+    name: str
+
+    def secret_to_public(self, secret: int) -> bytes: ...
+
+    def sign(self, secret: int, message: bytes) -> bytes: ...
+
+    def verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool: ...
+
+    def aggregate_signatures(self, signatures: Sequence[bytes]) -> bytes: ...
+
+    def aggregate_public_keys(self, public_keys: Sequence[bytes]) -> bytes: ...
+
+    def fast_aggregate_verify(self, public_keys: Sequence[bytes], message: bytes, signature: bytes) -> bool: ...
+
+    def load_public_key(self, public_key: bytes) -> PublicKeyPoint: ...
+
+    def fast_aggregate_verify_loaded(
+        self, points: Sequence[PublicKeyPoint], message: bytes, signature: bytes
+    ) -> bool: ...
+
+
+def validate_secret(secret: int) -> None:
+    """Raise InvalidKey unless ``secret`` is a usable BLS secret key."""
+    if not 0 < secret < CURVE_ORDER:
+        raise InvalidKey("BLS secret key must be in [1, r-1]")
+
+
+def get_backend(name: str) -> BLSBackend:
+    """The backend called ``name``: "blst" (fast, native) or "py_ecc" (pure Python reference)."""
+    if name == "blst":
+        from crypto.bls.blst_backend import BlstBackend
+
+        return BlstBackend()
+    if name == "py_ecc":
+        from crypto.bls.py_ecc_backend import PyEccBackend
+
+        return PyEccBackend()
+    raise ValueError(f"unknown BLS backend {name!r} (expected 'blst' or 'py_ecc')")
