@@ -26,8 +26,9 @@ from rlp.exceptions import RLPException
 from rlp.sedes import raw
 
 from crypto.hash import keccak256
-from crypto.secp256k1 import compute_eip155_v, decode_v, recover_address, sign_hash
+from crypto.secp256k1 import decode_v
 from harmony_node.exceptions import DecodingError
+from harmony_node.types.eip155 import compute_signature, recover_signer
 from harmony_node.types.rlp_codec import encode_item
 from harmony_node.types.sedes import uint
 
@@ -339,8 +340,8 @@ class StakingTransaction(rlp.Serializable):
 
     @cached_property
     def sender(self) -> bytes:
-        recovery_id, chain_id = decode_v(self.v)
-        return recover_address(self.signing_hash(chain_id), recovery_id, self.r, self.s)
+        """The 20-byte address that signed this transaction (raises InvalidSignature)."""
+        return recover_signer(self)
 
     def recover_sender(self) -> bytes:
         """The signer's address; raises InvalidSignature. Computed once per object."""
@@ -352,8 +353,8 @@ def sign_staking_transaction(
 ) -> StakingTransaction:
     """Build and sign a staking transaction carrying ``message``."""
     unsigned = StakingTransaction(int(message.directive), message.to_rlp(), nonce, gas_price, gas_limit, 0, 0, 0)
-    recovery_id, r, s = sign_hash(unsigned.signing_hash(chain_id), private_key)
-    return unsigned.copy(v=compute_eip155_v(recovery_id, chain_id), r=r, s=s)
+    v, r, s = compute_signature(unsigned, private_key, chain_id)
+    return unsigned.copy(v=v, r=r, s=s)
 
 
 def decode_staking_transaction(raw_bytes: bytes) -> StakingTransaction:

@@ -17,8 +17,9 @@ from functools import cached_property
 import rlp
 
 from crypto.hash import keccak256
-from crypto.secp256k1 import compute_eip155_v, decode_v, recover_address, sign_hash
+from crypto.secp256k1 import decode_v
 from harmony_node.exceptions import DecodingError
+from harmony_node.types.eip155 import compute_signature, recover_signer
 from harmony_node.types.rlp_codec import decode_flat_list, decode_uint, encode_item
 from harmony_node.types.sedes import binary, optional_address, uint
 
@@ -84,8 +85,7 @@ class Transaction(rlp.Serializable):
     @cached_property
     def sender(self) -> bytes:
         """The 20-byte address that signed this transaction (raises InvalidSignature)."""
-        recovery_id, chain_id = decode_v(self.v)
-        return recover_address(self.signing_hash(chain_id), recovery_id, self.r, self.s)
+        return recover_signer(self)
 
     def recover_sender(self) -> bytes:
         """The signer's address; raises InvalidSignature. Computed once per object."""
@@ -119,8 +119,8 @@ def sign_transaction(
 ) -> Transaction:
     """Build and sign a transaction (EIP-155 over ``chain_id``)."""
     unsigned = Transaction(nonce, gas_price, gas_limit, shard_id, to_shard_id, to, value, data, 0, 0, 0)
-    recovery_id, r, s = sign_hash(unsigned.signing_hash(chain_id), private_key)
-    return unsigned.copy(v=compute_eip155_v(recovery_id, chain_id), r=r, s=s)
+    v, r, s = compute_signature(unsigned, private_key, chain_id)
+    return unsigned.copy(v=v, r=r, s=s)
 
 
 def validate_transaction_fields(tx: Transaction) -> None:

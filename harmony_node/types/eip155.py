@@ -1,0 +1,34 @@
+"""EIP-155 signing shared by every transaction kind: sign a kind's signing hash, recover its sender.
+
+A kind provides ``signing_hash(chain_id)`` (the fields it commits to) and carries ``v, r, s``; ``v``
+encodes the recovery id and the chain id (None for a pre-EIP-155 signature).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+
+from crypto.secp256k1 import compute_eip155_v, decode_v, recover_address, sign_hash
+
+
+class EIP155Signable(Protocol):
+    v: int
+    r: int
+    s: int
+
+    def signing_hash(self, chain_id: int | None) -> bytes: ...
+
+
+SignableT = TypeVar("SignableT", bound=EIP155Signable)
+
+
+def recover_signer(tx: EIP155Signable) -> bytes:
+    """The 20-byte address that signed ``tx``; raises InvalidSignature."""
+    recovery_id, chain_id = decode_v(tx.v)
+    return recover_address(tx.signing_hash(chain_id), recovery_id, tx.r, tx.s)
+
+
+def compute_signature(tx: EIP155Signable, private_key: bytes, chain_id: int) -> tuple[int, int, int]:
+    """``(v, r, s)`` signing ``tx``'s fields for ``chain_id`` with ``private_key``."""
+    recovery_id, r, s = sign_hash(tx.signing_hash(chain_id), private_key)
+    return compute_eip155_v(recovery_id, chain_id), r, s
