@@ -6,20 +6,23 @@ encodes the recovery id and the chain id (None for a pre-EIP-155 signature).
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from crypto.secp256k1 import compute_eip155_v, decode_v, recover_address, sign_hash
 
 
 class EIP155Signable(Protocol):
-    v: int
-    r: int
-    s: int
+    @property
+    def v(self) -> int: ...
+
+    @property
+    def r(self) -> int: ...
+
+    @property
+    def s(self) -> int: ...
 
     def signing_hash(self, chain_id: int | None) -> bytes: ...
 
-
-SignableT = TypeVar("SignableT", bound=EIP155Signable)
 
 
 def recover_signer(tx: EIP155Signable) -> bytes:

@@ -1,0 +1,103 @@
+"""Ethereum legacy transactions (``eth_sendRawTransaction``): ``[nonce, gasPrice, gas, to, value, data, v, r, s]``.
+
+Reference §4.2: only untyped (legacy) transactions, EIP-155 signed with an Ethereum chain id, one
+per shard (localnet shard s: 1666700000 + s). A node stores such a transaction as a Harmony
+``Transaction`` with shard = to_shard = chain id − base and the original signature; that form
+recovers the same sender (``Transaction.signing_hash`` uses the Ethereum fields for Ethereum chain
+ids) and reports this transaction's hash as its ``eth_hash``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from crypto.hash import keccak256
+from crypto.secp256k1 import decode_v
+from harmony_node.exceptions import DecodingError, ValidationError
+from harmony_node.types.eip155 import compute_signature, recover_signer
+from harmony_node.types.rlp_codec import decode_flat_list, decode_uint, encode_item
+from harmony_node.types.transaction import MAX_SHARD_ID, Transaction
+
+LOCALNET_ETH_CHAIN_ID_BASE = 1_666_700_000
+MAX_RAW_SIZE = 128 * 1024
+
+
+@dataclass(frozen=True)
+class EthTransaction:
+    nonce: int
+    gas_price: int
+    gas_limit: int
+    to: bytes
+    value: int
+    data: bytes
+    v: int
+    r: int
+    s: int
+
+    def encode(self) -> bytes:
+        return encode_item(
+            [self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data, self.v, self.r, self.s]
+        )
+
+    @cached_property
+    def hash(self) -> bytes:
+        """The Ethereum transaction hash (keccak256 of the RLP)."""
+        return keccak256(self.encode())
+
+    @property
+    def chain_id(self) -> int | None:
+        return decode_v(self.v)[1]
+
+    def signing_hash(self, chain_id: int | None) -> bytes:
+        fields: list[int | bytes] = [self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data]
+        if chain_id is not None:
+            fields += [chain_id, 0, 0]
+        return keccak256(encode_item(fields))
+
+    @cached_property
+    def sender(self) -> bytes:
+        """The 20-byte address that signed this transaction (raises InvalidSignature)."""
+        return recover_signer(self)
+
+
+def sign_eth_transaction(
+    *, nonce: int, gas_price: int, gas_limit: int, to: bytes, value: int, data: bytes, private_key: bytes, chain_id: int
+) -> EthTransaction:
+    """Build and sign a legacy Ethereum transaction (EIP-155 over ``chain_id``)."""
+    unsigned = EthTransaction(nonce, gas_price, gas_limit, to, value, data, 0, 0, 0)
+    v, r, s = compute_signature(unsigned, private_key, chain_id)
+    return EthTransaction(nonce, gas_price, gas_limit, to, value, data, v, r, s)
+
+
+def decode_eth_transaction(raw: bytes) -> EthTransaction:
+    """Decode a legacy Ethereum transaction; DecodingError for anything else."""
+    if len(raw) > MAX_RAW_SIZE:
+        raise DecodingError(f"transaction is larger than {MAX_RAW_SIZE} bytes")
+    if raw and raw[0] < 0xC0:
+        raise DecodingError(
+            "only legacy (untyped) Ethereum transactions are accepted; "
+            f"this is a typed transaction (type {raw[0]}) such as EIP-1559 or EIP-2930"
+        )
+    items = decode_flat_list(raw, 9)
+    names = ("nonce", "gas price", "gas limit")
+    nonce, gas_price, gas_limit = (decode_uint(item, name) for item, name in zip(items, names))
+    if len(items[3]) not in (0, 20):
+        raise DecodingError(f"recipient must be 20 bytes or empty, got {len(items[3])}")
+    if nonce >= 2**64 or gas_limit >= 2**64:
+        raise DecodingError("nonce and gas limit must fit in 64 bits")
+    return EthTransaction(
+        nonce, gas_price, gas_limit, items[3], decode_uint(items[4], "value"), items[5],
+        decode_uint(items[6], "v"), decode_uint(items[7], "r"), decode_uint(items[8], "s"),
+    )
+
+
+def to_harmony(tx: EthTransaction, *, eth_chain_id_base: int = LOCALNET_ETH_CHAIN_ID_BASE) -> Transaction:
+    """The Harmony form a node stores: same fields and signature, shard from the chain id."""
+    chain_id = tx.chain_id
+    if chain_id is None or not 0 <= chain_id - eth_chain_id_base <= MAX_SHARD_ID:
+        raise ValidationError(
+            f"chain id {chain_id} is not an Ethereum chain id of this network (base {eth_chain_id_base})"
+        )
+    shard = chain_id - eth_chain_id_base
+    return Transaction(tx.nonce, tx.gas_price, tx.gas_limit, shard, shard, tx.to, tx.value, tx.data, tx.v, tx.r, tx.s)
