@@ -1,0 +1,42 @@
+"""Committee bitmaps: which members of an ordered committee signed (Harmony's ``bls.Mask`` layout).
+
+Length ``(n + 7) // 8`` bytes; member ``i`` is bit ``i & 7`` (least significant first) of byte
+``i >> 3``. Unused high bits of the last byte must be zero, so each signer set has exactly one
+encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from harmony_node.exceptions import DecodingError
+
+
+def compute_bitmap_length(committee_size: int) -> int:
+    return (committee_size + 7) >> 3
+
+
+def encode_bitmap(indices: Iterable[int], committee_size: int) -> bytes:
+    """The bitmap with the given committee indices set."""
+    bitmap = bytearray(compute_bitmap_length(committee_size))
+    for index in indices:
+        if not 0 <= index < committee_size:
+            raise ValueError(f"committee index {index} outside a committee of {committee_size}")
+        bitmap[index >> 3] |= 1 << (index & 7)
+    return bytes(bitmap)
+
+
+def decode_bitmap(bitmap: bytes, committee_size: int) -> tuple[int, ...]:
+    """The committee indices set in ``bitmap``, ascending; DecodingError if it does not fit the committee."""
+    if len(bitmap) != compute_bitmap_length(committee_size):
+        raise DecodingError(
+            f"bitmap is {len(bitmap)} bytes, a committee of {committee_size} needs {compute_bitmap_length(committee_size)}"
+        )
+    value = int.from_bytes(bitmap, "little")
+    if value >> committee_size:
+        raise DecodingError("bitmap marks members beyond the end of the committee")
+    return tuple(i for i in range(committee_size) if value >> i & 1)
+
+
+def count_signers(bitmap: bytes) -> int:
+    return sum(bin(byte).count("1") for byte in bitmap)
