@@ -1,0 +1,162 @@
+"""FBFT messages: one deterministic wire type for all seven kinds, and cheap-first sender checks.
+
+Kinds and what they carry follow Harmony (reference §2.2, §2.3, §2.6):
+
+| kind        | sender    | block_hash     | payload                          | block    | extra                          |
+|-------------|-----------|----------------|----------------------------------|----------|--------------------------------|
+| ANNOUNCE    | leader    | proposed hash  | –                                | RLP block| –                              |
+| PREPARE     | validator | block hash     | BLS sig over the hash (the vote) | –        | –                              |
+| PREPARED    | leader    | block hash     | prepare certificate (sig‖bitmap) | RLP block| –                              |
+| COMMIT      | validator | block hash     | BLS sig over the commit payload  | –        | –                              |
+| COMMITTED   | leader    | block hash     | commit certificate (sig‖bitmap)  | –        | –                              |
+| VIEWCHANGE  | validator | prepared hash  | M1 payload, or empty (M2)        | M1 block | m2 = sig over M1 or NIL; m3 = sig over view id; new_leader |
+| NEWVIEW     | new leader| prepared hash  | M1 payload, or empty             | M1 block | m2, m3 = certificates (sig‖bitmap) |
+
+Encoding: the RLP list ``[kind, shard_id, view_id, block_number, block_hash, sender, payload, block,
+new_leader, m2, m3, signature]`` of byte strings and integers, canonical only. ANNOUNCE, PREPARED,
+COMMITTED, VIEWCHANGE and NEWVIEW carry a message signature: the sender's BLS signature over
+keccak256 of the encoding with ``signature`` empty. PREPARE and COMMIT need none: the vote itself
+is a signature by the sender's key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import IntEnum
+
+from consensus.quorum import Committee
+from consensus.signing import NIL_PAYLOAD, compute_commit_payload, compute_prepare_payload, compute_viewid_payload
+from crypto import bls
+from crypto.hash import keccak256
+from harmony_node.exceptions import DecodingError, InvalidSignature, ValidationError
+from harmony_node.types.rlp_codec import decode_flat_list, decode_uint, encode_item
+
+MAX_MESSAGE_BYTES = 2 * 1024 * 1024
+"""Harmony's gossip MaxMessageSize; a block-carrying message must fit in it."""
+MAX_FUTURE_BLOCKS = 2
+"""Messages for heights further ahead than this are dropped (Harmony's consensusBlockNumBuffer)."""
+
+
+class MessageKind(IntEnum):
+    ANNOUNCE = 1
+    PREPARE = 2
+    PREPARED = 3
+    COMMIT = 4
+    COMMITTED = 5
+    VIEWCHANGE = 6
+    NEWVIEW = 7
+
+
+SIGNED_KINDS = frozenset(
+    {MessageKind.ANNOUNCE, MessageKind.PREPARED, MessageKind.COMMITTED, MessageKind.VIEWCHANGE, MessageKind.NEWVIEW}
+)
+_BLOCK_KINDS = frozenset({MessageKind.ANNOUNCE, MessageKind.PREPARED, MessageKind.VIEWCHANGE, MessageKind.NEWVIEW})
+
+
+@dataclass(frozen=True, slots=True)
+class ConsensusMessage:
+    kind: MessageKind
+    shard_id: int
+    view_id: int
+    block_number: int
+    block_hash: bytes
+    sender: bytes
+    payload: bytes = b""
+    block: bytes = b""
+    new_leader: bytes = b""
+    m2: bytes = b""
+    m3: bytes = b""
+    signature: bytes = b""
+
+    def encode(self) -> bytes:
+        return encode_item(
+            [int(self.kind), self.shard_id, self.view_id, self.block_number, self.block_hash, self.sender,
+             self.payload, self.block, self.new_leader, self.m2, self.m3, self.signature]
+        )
+
+    def compute_signing_hash(self) -> bytes:
+        """What the message signature covers: the encoding with an empty signature field."""
+        return keccak256(replace(self, signature=b"").encode())
+
+
+def decode_message(data: bytes) -> ConsensusMessage:
+    """Parse a consensus message from a peer; DecodingError for anything malformed."""
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise DecodingError(f"consensus message is larger than {MAX_MESSAGE_BYTES} bytes")
+    items = decode_flat_list(data, 12)
+    kind_value, shard_id, view_id, block_number = (decode_uint(item) for item in items[:4])
+    try:
+        kind = MessageKind(kind_value)
+    except ValueError as exc:
+        raise DecodingError(f"unknown consensus message kind {kind_value}") from exc
+    if shard_id >= 2**32 or view_id >= 2**64 or block_number >= 2**64:
+        raise DecodingError("shard, view or block number out of range")
+    message = ConsensusMessage(kind, shard_id, view_id, block_number, *items[4:])
+    _validate_shape(message)
+    return message
+
+
+def _validate_shape(message: ConsensusMessage) -> None:
+    """Field lengths each kind must have, so later code never meets a surprise."""
+    kind = message.kind
+    if len(message.sender) != bls.PUBLIC_KEY_SIZE:
+        raise DecodingError("sender must be a 48-byte BLS public key")
+    if len(message.block_hash) not in ((0, 32) if kind in (MessageKind.VIEWCHANGE, MessageKind.NEWVIEW) else (32,)):
+        raise DecodingError("block hash must be 32 bytes")
+    if message.block and kind not in _BLOCK_KINDS:
+        raise DecodingError(f"{kind.name} carries no block")
+    if kind in (MessageKind.PREPARE, MessageKind.COMMIT) and len(message.payload) != bls.SIGNATURE_SIZE:
+        raise DecodingError(f"{kind.name} payload is one 96-byte signature")
+    if kind in (MessageKind.PREPARED, MessageKind.COMMITTED) and len(message.payload) <= bls.SIGNATURE_SIZE:
+        raise DecodingError(f"{kind.name} payload is a certificate (signature followed by a bitmap)")
+    if kind == MessageKind.VIEWCHANGE:
+        if len(message.new_leader) != bls.PUBLIC_KEY_SIZE:
+            raise DecodingError("VIEWCHANGE names the intended leader's 48-byte key")
+        if len(message.m2) != bls.SIGNATURE_SIZE or len(message.m3) != bls.SIGNATURE_SIZE:
+            raise DecodingError("VIEWCHANGE carries two 96-byte signatures")
+    elif message.new_leader:
+        raise DecodingError(f"{kind.name} names no new leader")
+    if kind not in (MessageKind.VIEWCHANGE, MessageKind.NEWVIEW) and (message.m2 or message.m3):
+        raise DecodingError(f"{kind.name} carries no view-change signatures")
+    if kind in SIGNED_KINDS and len(message.signature) != bls.SIGNATURE_SIZE:
+        raise DecodingError(f"{kind.name} must carry a 96-byte message signature")
+    if kind not in SIGNED_KINDS and message.signature:
+        raise DecodingError(f"{kind.name} carries no message signature")
+
+
+def sign_message(secret_key: int, message: ConsensusMessage) -> ConsensusMessage:
+    """Add the sender's message signature (for the kinds that carry one)."""
+    if message.kind not in SIGNED_KINDS:
+        raise ValueError(f"{message.kind.name} messages are not signed; the vote is the signature")
+    return replace(message, signature=bls.sign(secret_key, message.compute_signing_hash()))
+
+
+def validate_message_sender(committee: Committee, message: ConsensusMessage, current_height: int) -> int:
+    """Authenticate ``message`` against ``committee``; return the sender's committee index.
+
+    The cheap checks come first, so junk costs a dictionary lookup rather than a pairing:
+    shard, height window, membership; then one BLS verification (the message signature, or the
+    vote for PREPARE/COMMIT, or, for VIEWCHANGE, its M3 view-id signature and its M1/M2 signature).
+    """
+    if message.shard_id != committee.shard_id:
+        raise ValidationError(f"message for shard {message.shard_id}, committee is shard {committee.shard_id}")
+    if message.block_number > current_height + MAX_FUTURE_BLOCKS:
+        raise ValidationError(f"message for block {message.block_number} is too far ahead of {current_height}")
+    index = committee.index_of.get(message.sender)
+    if index is None:
+        raise ValidationError("sender is not in the committee")
+    kind = message.kind
+    if kind == MessageKind.PREPARE:
+        valid = bls.verify(message.sender, compute_prepare_payload(message.block_hash), message.payload)
+    elif kind == MessageKind.COMMIT:
+        payload = compute_commit_payload(message.block_number, message.block_hash, message.view_id)
+        valid = bls.verify(message.sender, payload, message.payload)
+    else:
+        valid = bls.verify(message.sender, message.compute_signing_hash(), message.signature)
+        if valid and kind == MessageKind.VIEWCHANGE:
+            valid = bls.verify(message.sender, compute_viewid_payload(message.view_id), message.m3) and bls.verify(
+                message.sender, message.payload or NIL_PAYLOAD, message.m2
+            )
+    if not valid:
+        raise InvalidSignature(f"{kind.name} from committee member {index} does not verify")
+    return index

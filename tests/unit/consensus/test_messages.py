@@ -1,0 +1,146 @@
+"""Consensus messages: deterministic round trips, per-kind shape rules, sender authentication, fuzzing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consensus.messages import (
+    MAX_FUTURE_BLOCKS,
+    ConsensusMessage,
+    MessageKind,
+    decode_message,
+    sign_message,
+    validate_message_sender,
+)
+from consensus.quorum import Committee
+from consensus.signing import NIL_PAYLOAD, compute_commit_payload, compute_prepare_payload, compute_viewid_payload
+from crypto import bls
+from harmony_node.exceptions import DecodingError, InvalidSignature, ValidationError
+
+SECRETS = [bls.generate_secret_key(bytes([i + 60]) * 32) for i in range(4)]
+KEYS = [bls.secret_to_public(s) for s in SECRETS]
+COMMITTEE = Committee.with_equal_power(KEYS, shard_id=1, epoch=2)
+OUTSIDER = bls.generate_secret_key(b"\x99" * 32)
+HASH = b"\x5a" * 32
+HEIGHT, VIEW = 10, 3
+CERT = b"\x11" * 96 + b"\x0f"
+
+
+def _message(kind: MessageKind, signer: int = 0, secret: int | None = None) -> ConsensusMessage:
+    secret = SECRETS[signer] if secret is None else secret
+    sender = bls.secret_to_public(secret)
+    base = ConsensusMessage(kind, 1, VIEW, HEIGHT, HASH, sender)
+    if kind == MessageKind.PREPARE:
+        return replace(base, payload=bls.sign(secret, compute_prepare_payload(HASH)))
+    if kind == MessageKind.COMMIT:
+        return replace(base, payload=bls.sign(secret, compute_commit_payload(HEIGHT, HASH, VIEW)))
+    if kind == MessageKind.ANNOUNCE:
+        base = replace(base, block=b"\xc0block")
+    elif kind in (MessageKind.PREPARED, MessageKind.COMMITTED):
+        base = replace(base, payload=CERT, block=b"\xc0block" if kind == MessageKind.PREPARED else b"")
+    elif kind == MessageKind.VIEWCHANGE:
+        base = replace(base, block_hash=b"", new_leader=KEYS[1], m2=bls.sign(secret, NIL_PAYLOAD),
+                       m3=bls.sign(secret, compute_viewid_payload(VIEW)))
+    elif kind == MessageKind.NEWVIEW:
+        base = replace(base, m2=CERT, m3=CERT)
+    return sign_message(secret, base)
+
+
+@pytest.mark.parametrize("kind", list(MessageKind), ids=lambda k: k.name)
+def test_round_trip_and_authentication(kind: MessageKind) -> None:
+    message = _message(kind)
+    raw = message.encode()
+    assert decode_message(raw) == message and decode_message(raw).encode() == raw
+    assert validate_message_sender(COMMITTEE, decode_message(raw), current_height=HEIGHT) == 0
+
+
+@pytest.mark.parametrize("kind", list(MessageKind), ids=lambda k: k.name)
+def test_outsider_wrong_shard_and_far_future_are_dropped(kind: MessageKind) -> None:
+    with pytest.raises(ValidationError, match="not in the committee"):
+        validate_message_sender(COMMITTEE, _message(kind, secret=OUTSIDER), HEIGHT)
+    message = _message(kind)
+    with pytest.raises(ValidationError, match="shard"):
+        validate_message_sender(Committee.with_equal_power(KEYS, shard_id=0, epoch=2), message, HEIGHT)
+    with pytest.raises(ValidationError, match="too far ahead"):
+        validate_message_sender(COMMITTEE, message, HEIGHT - MAX_FUTURE_BLOCKS - 1)
+
+
+@pytest.mark.parametrize("kind", list(MessageKind), ids=lambda k: k.name)
+def test_impersonation_fails(kind: MessageKind) -> None:
+    """A member's key as sender, with someone else's signatures."""
+    forged = replace(_message(kind, signer=1), sender=KEYS[0])
+    with pytest.raises(InvalidSignature):
+        validate_message_sender(COMMITTEE, forged, HEIGHT)
+
+
+def test_tampered_signed_message_fails() -> None:
+    announce = _message(MessageKind.ANNOUNCE)
+    with pytest.raises(InvalidSignature):
+        validate_message_sender(COMMITTEE, replace(announce, block=b"\xc0other"), HEIGHT)
+    commit = _message(MessageKind.COMMIT)
+    with pytest.raises(InvalidSignature):  # the commit vote binds the view
+        validate_message_sender(COMMITTEE, replace(commit, view_id=VIEW + 1), HEIGHT)
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "why"),
+    [
+        (MessageKind.PREPARE, {"payload": b"\x01" * 95}, "one 96-byte signature"),
+        (MessageKind.PREPARE, {"signature": b"\x01" * 96}, "no message signature"),
+        (MessageKind.COMMIT, {"block": b"\xc0"}, "carries no block"),
+        (MessageKind.COMMITTED, {"payload": b"\x01" * 96}, "certificate"),
+        (MessageKind.ANNOUNCE, {"block_hash": b"\x01" * 31}, "32 bytes"),
+        (MessageKind.ANNOUNCE, {"signature": b""}, "message signature"),
+        (MessageKind.ANNOUNCE, {"m2": b"\x01"}, "no view-change"),
+        (MessageKind.ANNOUNCE, {"new_leader": KEYS[1]}, "no new leader"),
+        (MessageKind.VIEWCHANGE, {"new_leader": b""}, "intended leader"),
+        (MessageKind.VIEWCHANGE, {"m3": b""}, "two 96-byte"),
+        (MessageKind.PREPARE, {"sender": b"\x01" * 47}, "48-byte"),
+    ],
+)
+def test_shape_rules(kind: MessageKind, change: dict[str, bytes], why: str) -> None:
+    raw = replace(_message(kind), **change).encode()  # type: ignore[arg-type]
+    with pytest.raises(DecodingError, match=why):
+        decode_message(raw)
+
+
+def test_unknown_kind_and_oversize() -> None:
+    raw = _message(MessageKind.PREPARE).encode()
+    header = 1 + (raw[0] - 0xF7 if raw[0] > 0xF7 else 0)  # the kind is the list's first item
+    assert raw[header] == MessageKind.PREPARE
+    with pytest.raises(DecodingError, match="unknown"):
+        decode_message(raw[:header] + b"\x09" + raw[header + 1 :])
+    with pytest.raises(DecodingError, match="larger than"):
+        decode_message(b"\x00" * (2 * 1024 * 1024 + 1))
+
+
+def test_votes_cannot_be_message_signed() -> None:
+    with pytest.raises(ValueError):
+        sign_message(SECRETS[0], _message(MessageKind.PREPARE))
+
+
+RAWS = [_message(kind).encode() for kind in MessageKind]
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(RAWS), st.integers(min_value=0), st.integers(0, 255), st.booleans())
+def test_mutations_raise_only_decoding_error(raw: bytes, position: int, byte: int, truncate: bool) -> None:
+    position %= len(raw)
+    mutated = raw[:position] if truncate else raw[:position] + bytes([byte]) + raw[position + 1 :]
+    try:
+        decode_message(mutated)
+    except DecodingError:
+        pass
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=600))
+def test_random_bytes_raise_only_decoding_error(data: bytes) -> None:
+    try:
+        decode_message(data)
+    except DecodingError:
+        pass
