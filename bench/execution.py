@@ -37,7 +37,7 @@ from harmony_node.state.state_db import StateDB
 from harmony_node.state.trie import NodeCache
 from harmony_node.types.block import Block
 from harmony_node.types.header import Header, make_header
-from harmony_node.types.transaction import Transaction, decode_transaction, encode_transaction, sign_transaction
+from harmony_node.types.transaction import decode_transaction, encode_transaction, sign_transaction
 
 GAS_PRICE = 100 * 10**9
 

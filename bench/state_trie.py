@@ -17,7 +17,6 @@ import gc
 import random
 import tempfile
 import time
-from pathlib import Path
 
 import rlp
 from trie.hexary import HexaryTrie

@@ -23,6 +23,7 @@ from Crypto.Cipher import AES
 from Crypto.Protocol.KDF import scrypt
 
 from crypto import bls
+from crypto.secret_file import read_json_secret_file, write_secret_file
 from harmony_node.exceptions import HarmonyError, KeystoreError, WrongPassphrase
 
 FILE_VERSION = 1
@@ -31,7 +32,6 @@ DEFAULT_SCRYPT_N = 2**18
 LIGHT_SCRYPT_N = 2**12
 """For tests and throwaway localnet keys, where start-up speed matters more than guess cost."""
 MAX_SCRYPT_N = 2**20
-MAX_FILE_BYTES = 64 * 1024
 
 
 def _derive_key(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -102,32 +102,10 @@ def decrypt_bls_key(document: dict[str, Any], passphrase: str) -> int:
 
 def save_bls_key(path: str | Path, secret_key: int, passphrase: str, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> None:
     """Encrypt ``secret_key`` into ``path`` (mode 0600), replacing it atomically."""
-    path = Path(path)
-    data = json.dumps(encrypt_bls_key(secret_key, passphrase, scrypt_n=scrypt_n), indent=2).encode()
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    document = encrypt_bls_key(secret_key, passphrase, scrypt_n=scrypt_n)
+    write_secret_file(path, json.dumps(document, indent=2).encode())
 
 
 def load_bls_key(path: str | Path, passphrase: str) -> int:
     """Read and decrypt a BLS key file."""
-    path = Path(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise KeystoreError(f"{path} is too large to be a BLS key file")
-        document = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise KeystoreError(f"cannot read BLS key file {path}: {exc.strerror}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise KeystoreError(f"{path} is not a JSON BLS key file") from exc
-    if not isinstance(document, dict):
-        raise KeystoreError(f"{path} is not a BLS key file")
-    return decrypt_bls_key(document, passphrase)
+    return decrypt_bls_key(read_json_secret_file(path, "BLS key file"), passphrase)

@@ -20,6 +20,7 @@ from Crypto.Protocol.KDF import PBKDF2, scrypt
 from Crypto.Util import Counter
 
 from crypto.hash import keccak256
+from crypto.secret_file import read_json_secret_file, write_secret_file
 from crypto.secp256k1 import compute_address, validate_private_key
 from harmony_node.exceptions import InvalidKey, KeystoreError, WrongPassphrase
 
@@ -27,7 +28,6 @@ DEFAULT_SCRYPT_N = 262_144
 """geth's "standard" scrypt cost (~1 s)."""
 MAX_SCRYPT_N = 2**20
 MAX_PBKDF2_ITERATIONS = 10_000_000
-MAX_FILE_BYTES = 64 * 1024
 
 
 def _derive_key(passphrase: str, kdf: str, params: dict[str, Any]) -> bytes:
@@ -131,31 +131,9 @@ def decrypt_keystore(keystore: dict[str, Any] | str | bytes, passphrase: str) ->
 
 def save_keystore(path: str | Path, keystore: dict[str, Any]) -> None:
     """Write a keystore to ``path`` with mode 0600, replacing any old file atomically."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(keystore, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_secret_file(path, json.dumps(keystore).encode())
 
 
 def load_keystore(path: str | Path) -> dict[str, Any]:
     """Read a keystore document (decrypt it with ``decrypt_keystore``)."""
-    path = Path(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise KeystoreError(f"{path} is too large to be a keystore")
-        document = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise KeystoreError(f"cannot read keystore {path}: {exc.strerror}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise KeystoreError(f"{path} is not a JSON keystore") from exc
-    if not isinstance(document, dict):
-        raise KeystoreError(f"{path} is not a keystore")
-    return document
+    return read_json_secret_file(path, "keystore")

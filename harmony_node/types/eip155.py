@@ -6,9 +6,12 @@ encodes the recovery id and the chain id (None for a pre-EIP-155 signature).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
+from crypto.hash import keccak256
 from crypto.secp256k1 import compute_eip155_v, decode_v, recover_address, sign_hash
+from harmony_node.types.rlp_codec import Encodable, encode_item
 
 
 class EIP155Signable(Protocol):
@@ -23,6 +26,13 @@ class EIP155Signable(Protocol):
 
     def signing_hash(self, chain_id: int | None) -> bytes: ...
 
+
+
+def compute_signing_hash(fields: Sequence[Encodable], chain_id: int | None) -> bytes:
+    """keccak256 of the signed fields, followed by ``chain_id, 0, 0`` under EIP-155."""
+    if chain_id is not None:
+        fields = [*fields, chain_id, 0, 0]
+    return keccak256(encode_item(fields))
 
 
 def recover_signer(tx: EIP155Signable) -> bytes:

@@ -15,8 +15,8 @@ from functools import cached_property
 from crypto.hash import keccak256
 from crypto.secp256k1 import decode_v
 from harmony_node.exceptions import DecodingError, ValidationError
-from harmony_node.types.eip155 import compute_signature, recover_signer
-from harmony_node.types.rlp_codec import decode_flat_list, decode_uint, encode_item
+from harmony_node.types.eip155 import compute_signature, compute_signing_hash, recover_signer
+from harmony_node.types.rlp_codec import Encodable, decode_flat_list, decode_uint, encode_item
 from harmony_node.types.transaction import MAX_SHARD_ID, Transaction
 
 LOCALNET_ETH_CHAIN_ID_BASE = 1_666_700_000
@@ -50,10 +50,8 @@ class EthTransaction:
         return decode_v(self.v)[1]
 
     def signing_hash(self, chain_id: int | None) -> bytes:
-        fields: list[int | bytes] = [self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data]
-        if chain_id is not None:
-            fields += [chain_id, 0, 0]
-        return keccak256(encode_item(fields))
+        fields: list[Encodable] = [self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data]
+        return compute_signing_hash(fields, chain_id)
 
     @cached_property
     def sender(self) -> bytes:

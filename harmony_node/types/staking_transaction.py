@@ -28,8 +28,8 @@ from rlp.sedes import raw
 from crypto.hash import keccak256
 from crypto.secp256k1 import decode_v
 from harmony_node.exceptions import DecodingError
-from harmony_node.types.eip155 import compute_signature, recover_signer
-from harmony_node.types.rlp_codec import encode_item
+from harmony_node.types.eip155 import compute_signature, compute_signing_hash, recover_signer
+from harmony_node.types.rlp_codec import Encodable
 from harmony_node.types.sedes import uint
 
 DEC_PRECISION = 10**18
@@ -333,10 +333,8 @@ class StakingTransaction(rlp.Serializable):
         return decode_v(self.v)[1]
 
     def signing_hash(self, chain_id: int | None) -> bytes:
-        fields: list[object] = [self.directive, self.message, self.nonce, self.gas_price, self.gas_limit]
-        if chain_id is not None:
-            fields += [chain_id, 0, 0]
-        return keccak256(encode_item(fields))  # type: ignore[arg-type]
+        fields: list[Encodable] = [self.directive, self.message, self.nonce, self.gas_price, self.gas_limit]
+        return compute_signing_hash(fields, chain_id)
 
     @cached_property
     def sender(self) -> bytes:

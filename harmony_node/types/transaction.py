@@ -19,8 +19,8 @@ import rlp
 from crypto.hash import keccak256
 from crypto.secp256k1 import decode_v
 from harmony_node.exceptions import DecodingError
-from harmony_node.types.eip155 import compute_signature, recover_signer
-from harmony_node.types.rlp_codec import decode_flat_list, decode_uint, encode_item
+from harmony_node.types.eip155 import compute_signature, compute_signing_hash, recover_signer
+from harmony_node.types.rlp_codec import Encodable, decode_flat_list, decode_uint, encode_item
 from harmony_node.types.sedes import binary, optional_address, uint
 
 ETH_COMPATIBLE_CHAIN_ID_MIN = 1_666_600_000
@@ -72,15 +72,13 @@ class Transaction(rlp.Serializable):
     def signing_hash(self, chain_id: int | None) -> bytes:
         """The hash a signature for ``chain_id`` covers (None: a pre-EIP-155 Harmony signature)."""
         if is_eth_compatible_chain_id(chain_id):
-            fields: list[object] = [self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data]
+            fields: list[Encodable] = [self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data]
         else:
             fields = [
                 self.nonce, self.gas_price, self.gas_limit, self.shard_id, self.to_shard_id,
                 self.to, self.value, self.data,
             ]
-        if chain_id is not None:
-            fields += [chain_id, 0, 0]
-        return keccak256(encode_item(fields))  # type: ignore[arg-type]
+        return compute_signing_hash(fields, chain_id)
 
     @cached_property
     def sender(self) -> bytes:
