@@ -1,21 +1,21 @@
 """The fast BLS backend on pyblst (supranational blst), byte-identical to the py_ecc reference.
 
-pyblst is a low-level binding: it gives points, scalar multiplication, hash-to-curve and pairings.
-This wrapper adds what the IETF scheme requires on top: identity-key and empty-list rejection
-(blst's ``uncompress`` checks encoding, curve and subgroup, but accepts the point at infinity).
+pyblst is a low-level binding: points, scalar multiplication, hash-to-curve and pairings. Its
+``uncompress`` checks the encoding, the curve equation and subgroup membership, but accepts the
+point at infinity, and nothing in it knows about key lists. This wrapper adds what the IETF
+scheme requires on top: identity public keys, empty key lists and key sets summing to the
+identity are rejected, exactly where py_ecc rejects them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from py_ecc.bls.g2_primitives import G1_to_pubkey
-from py_ecc.optimized_bls12_381 import G1
 from pyblst import BlstP1Element, BlstP2Element, final_verify, miller_loop
 
 from crypto.bls.backend import (
     DST,
-    IDENTITY_PUBLIC_KEY,
+    G1_GENERATOR,
     PUBLIC_KEY_SIZE,
     SIGNATURE_SIZE,
     PublicKeyPoint,
@@ -23,7 +23,8 @@ from crypto.bls.backend import (
 )
 from harmony_node.exceptions import InvalidKey, InvalidSignature
 
-_GENERATOR = BlstP1Element().uncompress(G1_to_pubkey(G1))
+# BlstP1Element() is the identity, not the generator: the generator must be decoded.
+_GENERATOR = BlstP1Element().uncompress(G1_GENERATOR)
 _IDENTITY_G1 = BlstP1Element()
 _IDENTITY_G2 = BlstP2Element()
 
@@ -40,19 +41,17 @@ def _load_signature(signature: bytes) -> BlstP2Element:
 def _load_public_key(public_key: bytes) -> BlstP1Element:
     if len(public_key) != PUBLIC_KEY_SIZE:
         raise InvalidKey(f"a BLS public key is {PUBLIC_KEY_SIZE} bytes, got {len(public_key)}")
-    if public_key == IDENTITY_PUBLIC_KEY:
-        raise InvalidKey("the identity point is not a valid BLS public key")
     try:
         point = BlstP1Element().uncompress(public_key)
-    except ValueError as exc:
+    except ValueError as exc:  # bad encoding, not on the curve, or outside the subgroup
         raise InvalidKey(f"malformed BLS public key: {exc}") from exc
-    if point == _IDENTITY_G1:  # another encoding of infinity would have failed above; belt and braces
+    if point == _IDENTITY_G1:  # KeyValidate: blst decodes infinity happily, the scheme forbids it
         raise InvalidKey("the identity point is not a valid BLS public key")
     return point
 
 
 class BlstBackend:
-    """BLS on blst: ~0.4 ms to sign, ~1.2 ms to verify."""
+    """BLS on blst: ~0.4 ms to sign, ~1.2 ms to verify, ~1 µs per extra key in a cached FAV."""
 
     name = "blst"
 
@@ -115,5 +114,11 @@ class BlstBackend:
             if not isinstance(point, BlstP1Element):
                 return False
             total = total + point
+        # Keys P and -P sum to the identity, and e(O, H(m)) == e(G1, O): without this check the
+        # identity signature would "verify" any message for such a set (IETF CoreVerify runs
+        # KeyValidate on the aggregate key, which is what py_ecc does).
+        if total == _IDENTITY_G1:
+            return False
+        hashed = BlstP2Element().hash_to_group(message, DST)
         # e(aggregate_pk, H(m)) == e(G1, sig)
-        return bool(final_verify(miller_loop(total, BlstP2Element().hash_to_group(message, DST)), miller_loop(_GENERATOR, sig)))
+        return bool(final_verify(miller_loop(total, hashed), miller_loop(_GENERATOR, sig)))
