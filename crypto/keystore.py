@@ -26,7 +26,9 @@ from harmony_node.exceptions import InvalidKey, KeystoreError, WrongPassphrase
 
 DEFAULT_SCRYPT_N = 262_144
 """geth's "standard" scrypt cost (~1 s)."""
-MAX_SCRYPT_N = 2**20
+MAX_SCRYPT_COST = 2**30
+"""Upper bound on 128·n·r·p, the bytes of memory scrypt needs: 4× geth's standard setting, so a
+hostile keystore file cannot make us allocate gigabytes."""
 MAX_PBKDF2_ITERATIONS = 10_000_000
 
 
@@ -36,7 +38,7 @@ def _derive_key(passphrase: str, kdf: str, params: dict[str, Any]) -> bytes:
         raise KeystoreError("keystore kdf dklen must be 32")
     if kdf == "scrypt":
         n, r, p = int(params["n"]), int(params["r"]), int(params["p"])
-        if n < 2 or n > MAX_SCRYPT_N or n & (n - 1) or not 1 <= r <= 32 or not 1 <= p <= 16:
+        if n < 2 or n & (n - 1) or r < 1 or p < 1 or 128 * n * r * p > MAX_SCRYPT_COST:
             raise KeystoreError("keystore has out-of-range scrypt parameters")
         key = scrypt(passphrase.encode(), salt, key_len=32, N=n, r=r, p=p)  # type: ignore[arg-type]
     elif kdf == "pbkdf2":

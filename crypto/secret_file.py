@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ MAX_SECRET_FILE_BYTES = 64 * 1024
 def write_secret_file(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` with mode 0600, replacing any old file atomically."""
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # mkstemp creates the file with mode 0600 under a fresh name, so a temporary left behind by a
+    # crash never blocks the next write.
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -31,6 +34,12 @@ def write_secret_file(path: str | Path, data: bytes) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    # Make the rename itself durable: without this a power cut can bring back the old file.
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def read_json_secret_file(path: str | Path, what: str) -> dict[str, Any]:

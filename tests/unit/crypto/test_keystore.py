@@ -54,6 +54,8 @@ def _mutated(change: str) -> dict[str, object]:
         crypto["kdf"] = "argon2"
     elif change == "huge n":
         crypto["kdfparams"]["n"] = 2**30
+    elif change == "4 GiB of scrypt memory":
+        crypto["kdfparams"].update(n=2**20, r=32)  # each within old per-field limits, together 4 GiB
     elif change == "dklen":
         crypto["kdfparams"]["dklen"] = 16
     elif change == "missing mac":
@@ -65,7 +67,7 @@ def _mutated(change: str) -> dict[str, object]:
     return keystore
 
 
-@pytest.mark.parametrize("change", ["version", "cipher", "kdf", "huge n", "dklen", "missing mac", "no crypto", "address"])
+@pytest.mark.parametrize("change", ["version", "cipher", "kdf", "huge n", "4 GiB of scrypt memory", "dklen", "missing mac", "no crypto", "address"])
 def test_malformed_keystores_are_keystore_errors(change: str) -> None:
     with pytest.raises(KeystoreError):
         decrypt_keystore(_mutated(change), "pw")
@@ -85,3 +87,11 @@ def test_save_is_0600_and_loads_back(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["account.json"]
     with pytest.raises(KeystoreError, match="cannot read"):
         load_keystore(tmp_path / "absent.json")
+
+
+def test_a_leftover_temporary_file_does_not_block_saving(tmp_path: Path) -> None:
+    path = tmp_path / "account.json"
+    for pid_guess in range(5):  # what an older writer that crashed might have left
+        (tmp_path / f".account.json.{pid_guess}.tmp").write_text("stale")
+    save_keystore(path, encrypt_keystore(KEY, "pw", scrypt_n=LIGHT_N))
+    assert decrypt_keystore(load_keystore(path), "pw") == KEY
