@@ -16,8 +16,8 @@ DeriveSha(receipts of plain then staking txs), IncomingReceiptHash = DeriveSha(i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 import rlp
 from rlp.exceptions import DeserializationError, RLPException, SerializationError
@@ -28,11 +28,42 @@ from harmony_node.types.cx_receipt import CXReceiptsProof
 from harmony_node.types.derive_sha import derive_sha
 from harmony_node.types.header import Header, unwrap_tagged, wrap_tagged
 from harmony_node.types.receipt import Receipt
-from harmony_node.types.staking_transaction import StakingTransaction
-from harmony_node.types.transaction import Transaction
+from harmony_node.types.staking_transaction import StakingTransaction, decode_staking_transaction
+from harmony_node.types.transaction import Transaction, decode_transaction
 
 BLOCK_TAG = b"v2"
 """Tag of ``extblockV2``, the block layout that goes with a v3 header."""
+
+_Tx = TypeVar("_Tx", Transaction, StakingTransaction)
+
+
+class _ValidatedTransactions(Generic[_Tx]):
+    """Sedes for a body's list of transactions that decodes each one with its own validating decoder.
+
+    The transaction classes' plain RLP sedes check less than ``decode_transaction`` /
+    ``decode_staking_transaction`` do (integer widths, recipient length, the stake message), so each
+    element is re-encoded (pyrlp only accepts canonical RLP, so these are its original bytes) and
+    decoded by them: a transaction inside a block is held to the same rules as one sent alone.
+    """
+
+    def __init__(self, tx_class: type[_Tx], decode: Callable[[bytes], _Tx]) -> None:
+        self._tx_class: type[_Tx] = tx_class
+        self._decode: Callable[[bytes], _Tx] = decode
+
+    def serialize(self, obj: object) -> list[object]:
+        """Serialize a sequence of transactions; raise ``rlp.SerializationError`` for anything else."""
+        if isinstance(obj, (bytes, bytearray)) or not isinstance(obj, Sequence):
+            raise SerializationError("expected a sequence of transactions", obj)
+        return [self._tx_class.serialize(tx) for tx in obj]
+
+    def deserialize(self, serial: object) -> tuple[_Tx, ...]:
+        """Decode every element; raise ``rlp.DeserializationError`` if any is not a valid transaction."""
+        if isinstance(serial, bytes) or not isinstance(serial, (list, tuple)):
+            raise DeserializationError("expected a list of transactions", serial)
+        try:
+            return tuple(self._decode(rlp.encode(item)) for item in serial)
+        except DecodingError as error:
+            raise DeserializationError(f"invalid transaction in block: {error}", serial) from error
 
 
 class Block(rlp.Serializable):
@@ -40,8 +71,8 @@ class Block(rlp.Serializable):
 
     fields = [
         ("header", Header),
-        ("transactions", CountableList(Transaction)),
-        ("staking_transactions", CountableList(StakingTransaction)),
+        ("transactions", _ValidatedTransactions(Transaction, decode_transaction)),
+        ("staking_transactions", _ValidatedTransactions(StakingTransaction, decode_staking_transaction)),
         ("uncles", CountableList(Header)),
         ("incoming_receipts", CountableList(CXReceiptsProof)),
     ]

@@ -215,6 +215,35 @@ MALFORMED = {
 }
 
 
+def with_tx_field(position: int, value: object) -> bytes:
+    tx = raw_transaction(0)
+    tx[position] = value
+    return rlp.encode([b"HmnyTgd", b"v2", [EMPTY_HEADER, [tx], [], [], []]])
+
+
+def with_staking_field(position: int, value: object) -> bytes:
+    tx = raw_staking_transaction(0)
+    tx[position] = value
+    return rlp.encode([b"HmnyTgd", b"v2", [EMPTY_HEADER, [], [tx], [], []]])
+
+
+# Embedded transactions get the same checks as a transaction decoded alone.
+MALFORMED.update(
+    {
+        "tx nonce as a list": with_tx_field(0, [b"\x01"]),
+        "tx nonce as empty list": with_tx_field(0, []),
+        "tx nonce with leading zero": with_tx_field(0, b"\x00\x01"),
+        "tx nonce overflows uint64": with_tx_field(0, 2**64),
+        "tx shard id overflows uint32": with_tx_field(3, 2**32),
+        "tx recipient of 5 bytes": with_tx_field(5, b"\x11" * 5),
+        "tx data as a list": with_tx_field(7, [b"\x01"]),
+        "staking tx unknown directive": with_staking_field(0, 99),
+        "staking tx bad message": with_staking_field(1, [b"\x01" * 19]),
+        "staking tx gas as a list": with_staking_field(4, [b"\x01"]),
+    }
+)
+
+
 @pytest.mark.parametrize("data", MALFORMED.values(), ids=MALFORMED.keys())
 def test_malformed_block_is_rejected(data: bytes) -> None:
     with pytest.raises(DecodingError):
