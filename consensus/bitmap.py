@@ -13,6 +13,7 @@ from harmony_node.exceptions import DecodingError
 
 
 def compute_bitmap_length(committee_size: int) -> int:
+    """Bytes in a bitmap over ``committee_size`` members: ``(n + 7) >> 3``."""
     return (committee_size + 7) >> 3
 
 
@@ -30,7 +31,8 @@ def decode_bitmap(bitmap: bytes, committee_size: int) -> tuple[int, ...]:
     """The committee indices set in ``bitmap``, ascending; DecodingError if it does not fit the committee."""
     if len(bitmap) != compute_bitmap_length(committee_size):
         raise DecodingError(
-            f"bitmap is {len(bitmap)} bytes, a committee of {committee_size} needs {compute_bitmap_length(committee_size)}"
+            f"bitmap is {len(bitmap)} bytes, a committee of {committee_size} "
+            f"needs {compute_bitmap_length(committee_size)}"
         )
     value = int.from_bytes(bitmap, "little")
     if value >> committee_size:
@@ -39,4 +41,5 @@ def decode_bitmap(bitmap: bytes, committee_size: int) -> tuple[int, ...]:
 
 
 def count_signers(bitmap: bytes) -> int:
+    """How many bits are set (Harmony compares M2 and M3 signer counts this way)."""
     return sum(bin(byte).count("1") for byte in bitmap)

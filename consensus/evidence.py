@@ -33,11 +33,14 @@ class Vote:
     signature: bytes
 
     def to_rlp(self) -> list[object]:
+        """``[keys, block hash, signature]``, the field order of Harmony's ``slash.Vote``."""
         return [list(self.signer_public_keys), self.block_hash, self.signature]
 
 
 @dataclass(frozen=True, slots=True)
 class DoubleSignEvidence:
+    """The moment (shard, epoch, height, view) and two conflicting commit votes cast at it."""
+
     shard_id: int
     epoch: int
     block_number: int
@@ -46,6 +49,7 @@ class DoubleSignEvidence:
     second: Vote
 
     def encode(self) -> bytes:
+        """RLP ``[[epoch, shard, height, view], vote1, vote2]``, Harmony's Evidence nesting (Moment first)."""
         encoded: bytes = rlp.encode(
             [[self.epoch, self.shard_id, self.block_number, self.view_id], self.first.to_rlp(), self.second.to_rlp()]
         )
@@ -62,6 +66,8 @@ class DoubleSignEvidence:
             votes = [_decode_vote(item) for item in (first, second)]
         except (RLPException, ValueError, TypeError) as exc:
             raise DecodingError(f"malformed double-sign evidence: {exc}") from exc
+        if shard_id >= 2**32 or max(epoch, number, view_id) >= 2**64:
+            raise DecodingError("evidence moment out of range (shard is uint32, the rest uint64)")
         return cls(shard_id, epoch, number, view_id, votes[0], votes[1])
 
 

@@ -2,21 +2,25 @@
 
 Kinds and what they carry follow Harmony (reference §2.2, §2.3, §2.6):
 
-| kind        | sender    | block_hash     | payload                          | block    | extra                          |
-|-------------|-----------|----------------|----------------------------------|----------|--------------------------------|
-| ANNOUNCE    | leader    | proposed hash  | –                                | RLP block| –                              |
-| PREPARE     | validator | block hash     | BLS sig over the hash (the vote) | –        | –                              |
-| PREPARED    | leader    | block hash     | prepare certificate (sig‖bitmap) | RLP block| –                              |
-| COMMIT      | validator | block hash     | BLS sig over the commit payload  | –        | –                              |
-| COMMITTED   | leader    | block hash     | commit certificate (sig‖bitmap)  | –        | –                              |
-| VIEWCHANGE  | validator | prepared hash  | M1 payload, or empty (M2)        | M1 block | m2 = sig over M1 or NIL; m3 = sig over view id; new_leader |
-| NEWVIEW     | new leader| prepared hash  | M1 payload, or empty             | M1 block | m2, m3 = certificates (sig‖bitmap) |
+| kind       | sender     | block_hash       | payload                          | block         |
+|------------|------------|------------------|----------------------------------|---------------|
+| ANNOUNCE   | leader     | proposed hash    | –                                | RLP block     |
+| PREPARE    | validator  | block hash       | BLS sig over the hash (the vote) | –             |
+| PREPARED   | leader     | block hash       | prepare certificate (sig‖bitmap) | optional      |
+| COMMIT     | validator  | block hash       | BLS sig over the commit payload  | –             |
+| COMMITTED  | leader     | block hash       | commit certificate (sig‖bitmap)  | –             |
+| VIEWCHANGE | validator  | M1 hash or empty | M1 payload, or empty             | with M1 only  |
+| NEWVIEW    | new leader | M1 hash or empty | M1 payload, or empty             | with M1 only  |
 
-Encoding: the RLP list ``[kind, shard_id, view_id, block_number, block_hash, sender, payload, block,
-new_leader, m2, m3, signature]`` of byte strings and integers, canonical only. ANNOUNCE, PREPARED,
-COMMITTED, VIEWCHANGE and NEWVIEW carry a message signature: the sender's BLS signature over
-keccak256 of the encoding with ``signature`` empty. PREPARE and COMMIT need none: the vote itself
-is a signature by the sender's key.
+VIEWCHANGE also names ``new_leader`` and carries ``m2`` (the sender's signature over the M1 payload,
+or over NIL when it prepared nothing) and ``m3`` (its signature over the view id). NEWVIEW carries
+``m3``, the certificate that a quorum moved to the view, and ``m2``, the NIL certificate or empty.
+
+Encoding (``encode_message``): the RLP list ``[kind, shard_id, view_id, block_number, block_hash,
+sender, payload, block, new_leader, m2, m3, signature]`` of byte strings and integers, canonical
+only. ANNOUNCE, PREPARED, COMMITTED, VIEWCHANGE and NEWVIEW carry a message signature: the sender's
+BLS signature over keccak256 of the encoding with ``signature`` empty. PREPARE and COMMIT need none:
+the vote itself is a signature by the sender's key.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ MAX_FUTURE_BLOCKS = 2
 
 
 class MessageKind(IntEnum):
+    """Harmony's MessageType numbers for the FBFT kinds."""
+
     ANNOUNCE = 1
     PREPARE = 2
     PREPARED = 3
@@ -55,6 +61,8 @@ _BLOCK_KINDS = frozenset({MessageKind.ANNOUNCE, MessageKind.PREPARED, MessageKin
 
 @dataclass(frozen=True, slots=True)
 class ConsensusMessage:
+    """One FBFT message of any kind; which fields a kind uses is checked by ``decode_message``."""
+
     kind: MessageKind
     shard_id: int
     view_id: int
@@ -68,15 +76,18 @@ class ConsensusMessage:
     m3: bytes = b""
     signature: bytes = b""
 
-    def encode(self) -> bytes:
-        return encode_item(
-            [int(self.kind), self.shard_id, self.view_id, self.block_number, self.block_hash, self.sender,
-             self.payload, self.block, self.new_leader, self.m2, self.m3, self.signature]
-        )
-
     def compute_signing_hash(self) -> bytes:
-        """What the message signature covers: the encoding with an empty signature field."""
-        return keccak256(replace(self, signature=b"").encode())
+        """What the message signature covers: keccak256 of the encoding with an empty signature field."""
+        return keccak256(encode_message(replace(self, signature=b"")))
+
+
+def encode_message(message: ConsensusMessage) -> bytes:
+    """The canonical wire bytes of ``message``."""
+    return encode_item(
+        [int(message.kind), message.shard_id, message.view_id, message.block_number, message.block_hash,
+         message.sender, message.payload, message.block, message.new_leader, message.m2, message.m3,
+         message.signature]
+    )
 
 
 def decode_message(data: bytes) -> ConsensusMessage:
@@ -105,6 +116,10 @@ def _validate_shape(message: ConsensusMessage) -> None:
         raise DecodingError("block hash must be 32 bytes")
     if message.block and kind not in _BLOCK_KINDS:
         raise DecodingError(f"{kind.name} carries no block")
+    if kind == MessageKind.ANNOUNCE and not message.block:
+        raise DecodingError("ANNOUNCE carries the proposed block")
+    if kind in (MessageKind.VIEWCHANGE, MessageKind.NEWVIEW):
+        _validate_m1_shape(message)
     if kind in (MessageKind.PREPARE, MessageKind.COMMIT) and len(message.payload) != bls.SIGNATURE_SIZE:
         raise DecodingError(f"{kind.name} payload is one 96-byte signature")
     if kind in (MessageKind.PREPARED, MessageKind.COMMITTED) and len(message.payload) <= bls.SIGNATURE_SIZE:
@@ -116,12 +131,32 @@ def _validate_shape(message: ConsensusMessage) -> None:
             raise DecodingError("VIEWCHANGE carries two 96-byte signatures")
     elif message.new_leader:
         raise DecodingError(f"{kind.name} names no new leader")
+    if kind == MessageKind.NEWVIEW:
+        # M3 (a quorum moved to this view) is the point of NEWVIEW; M2 is absent when nobody sent NIL.
+        if len(message.m3) <= bls.SIGNATURE_SIZE:
+            raise DecodingError("NEWVIEW carries the M3 certificate (signature followed by a bitmap)")
+        if message.m2 and len(message.m2) <= bls.SIGNATURE_SIZE:
+            raise DecodingError("NEWVIEW's M2 is empty or a certificate")
     if kind not in (MessageKind.VIEWCHANGE, MessageKind.NEWVIEW) and (message.m2 or message.m3):
         raise DecodingError(f"{kind.name} carries no view-change signatures")
     if kind in SIGNED_KINDS and len(message.signature) != bls.SIGNATURE_SIZE:
         raise DecodingError(f"{kind.name} must carry a 96-byte message signature")
     if kind not in SIGNED_KINDS and message.signature:
         raise DecodingError(f"{kind.name} carries no message signature")
+
+
+def _validate_m1_shape(message: ConsensusMessage) -> None:
+    """M1 (a prepared block) is all or nothing: hash ‖ prepare certificate, with the block it names."""
+    if not message.payload:
+        if message.block_hash or message.block:
+            raise DecodingError(f"{message.kind.name} without an M1 payload names no block")
+        return
+    if len(message.payload) <= 32 + bls.SIGNATURE_SIZE:
+        raise DecodingError("M1 payload is a block hash followed by a prepare certificate")
+    if message.payload[:32] != message.block_hash:
+        raise DecodingError("M1 payload names another block than the message")
+    if not message.block:
+        raise DecodingError(f"{message.kind.name} with an M1 payload carries the prepared block")
 
 
 def sign_message(secret_key: int, message: ConsensusMessage) -> ConsensusMessage:

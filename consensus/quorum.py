@@ -3,10 +3,15 @@
 A committee is the ordered list of BLS keys allowed to vote at one (shard, epoch); bitmaps index it.
 Each key carries an integer voting power; a set of signers is a quorum when its power is strictly
 more than two thirds of the committee's total power. Equal power is one unit per key, which is
-exactly Harmony's pre-staking rule ``signers >= n*2//3 + 1``. (Splitting a fixed total such as
-10**18 with the remainder on the last key, as Harmony's staked roster does, is NOT exact: for n
-divisible by 3, two of three keys holding the remainder would pass.) Stake-weighted power (EPoS)
-plugs in through ``Committee(..., voting_power=...)`` with any positive integers, e.g. effective stake.
+exactly Harmony's pre-staking rule ``signers >= n*2//3 + 1``.
+
+Why not a fixed total such as 10**18 split equally with the remainder on the last key, as Harmony's
+staked roster does: no split of a total that is not a multiple of 3 can be exact. For n = 3 the rule
+needs every single key to hold at least ceil(T/3) (so that no two keys reach 2/3), and three such
+shares exceed T. Concretely, with T = 10**18 and n divisible by 3, 2n/3 keys that include the last
+key's remainder would pass. Stake-weighted power (EPoS) plugs in through
+``Committee(..., voting_power=...)`` with any non-negative integers, e.g. effective stake; the quorum
+test is relative to the committee's own total, so no fixed total is needed.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 
 from crypto.bls import PUBLIC_KEY_SIZE
 from harmony_node.exceptions import ValidationError
+
 
 @dataclass(frozen=True, slots=True)
 class Committee:
@@ -49,15 +55,22 @@ class Committee:
 
     @property
     def size(self) -> int:
+        """Number of members (and of bits in a bitmap over this committee)."""
         return len(self.public_keys)
 
     def compute_power(self, signer_indices: Iterable[int]) -> int:
+        """Total voting power of the signers; an index listed twice counts once."""
         return sum(self.voting_power[i] for i in set(signer_indices))
 
 
 def is_quorum(committee: Committee, signer_indices: Iterable[int]) -> bool:
     """Whether the signers hold strictly more than 2/3 of the voting power."""
     return 3 * committee.compute_power(signer_indices) > 2 * committee.total_power
+
+
+def compute_quorum_threshold(committee: Committee) -> int:
+    """The least voting power that is a quorum: p > 2T/3 over integers is p >= 2T//3 + 1."""
+    return 2 * committee.total_power // 3 + 1
 
 
 def compute_max_faulty(committee_size: int) -> int:

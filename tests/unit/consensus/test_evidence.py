@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -53,6 +54,26 @@ def test_bad_evidence_is_rejected(make: object, error: type[Exception]) -> None:
     first, second = make()  # type: ignore[operator]
     with pytest.raises(error):
         validate_double_sign_evidence(DoubleSignEvidence(0, 3, NUMBER, VIEW, first, second))
+
+
+_KEY = st.binary(min_size=48, max_size=48)
+_VOTES = st.builds(Vote, st.lists(_KEY, min_size=1, max_size=5).map(tuple), st.binary(min_size=32, max_size=32),
+                   st.binary(min_size=96, max_size=96))
+_UINT64 = st.integers(0, 2**64 - 1)
+
+
+@given(st.builds(DoubleSignEvidence, st.integers(0, 2**32 - 1), _UINT64, _UINT64, _UINT64, _VOTES, _VOTES))
+def test_evidence_round_trip(evidence: DoubleSignEvidence) -> None:
+    raw = evidence.encode()
+    assert DoubleSignEvidence.decode(raw) == evidence
+    assert DoubleSignEvidence.decode(raw).encode() == raw
+
+
+@pytest.mark.parametrize("moment", [(2**32, 0, 0, 0), (0, 2**64, 0, 0), (0, 0, 2**64, 0), (0, 0, 0, 2**64)])
+def test_moment_out_of_range_is_a_decoding_error(moment: tuple[int, int, int, int]) -> None:
+    vote = Vote((KEYS[0],), b"\x01" * 32, b"\x02" * 96)
+    with pytest.raises(DecodingError, match="out of range"):
+        DoubleSignEvidence.decode(DoubleSignEvidence(*moment, vote, vote).encode())
 
 
 @settings(max_examples=200)

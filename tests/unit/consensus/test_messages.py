@@ -14,6 +14,7 @@ from consensus.messages import (
     ConsensusMessage,
     MessageKind,
     decode_message,
+    encode_message,
     sign_message,
     validate_message_sender,
 )
@@ -47,15 +48,15 @@ def _message(kind: MessageKind, signer: int = 0, secret: int | None = None) -> C
         base = replace(base, block_hash=b"", new_leader=KEYS[1], m2=bls.sign(secret, NIL_PAYLOAD),
                        m3=bls.sign(secret, compute_viewid_payload(VIEW)))
     elif kind == MessageKind.NEWVIEW:
-        base = replace(base, m2=CERT, m3=CERT)
+        base = replace(base, payload=HASH + CERT, block=b"\xc0block", m2=CERT, m3=CERT)
     return sign_message(secret, base)
 
 
 @pytest.mark.parametrize("kind", list(MessageKind), ids=lambda k: k.name)
 def test_round_trip_and_authentication(kind: MessageKind) -> None:
     message = _message(kind)
-    raw = message.encode()
-    assert decode_message(raw) == message and decode_message(raw).encode() == raw
+    raw = encode_message(message)
+    assert decode_message(raw) == message and encode_message(decode_message(raw)) == raw
     assert validate_message_sender(COMMITTEE, decode_message(raw), current_height=HEIGHT) == 0
 
 
@@ -76,6 +77,58 @@ def test_impersonation_fails(kind: MessageKind) -> None:
     forged = replace(_message(kind, signer=1), sender=KEYS[0])
     with pytest.raises(InvalidSignature):
         validate_message_sender(COMMITTEE, forged, HEIGHT)
+
+
+def test_viewchange_with_a_prepared_block() -> None:
+    """M1: the payload names the prepared block, and M2 is the signature over that payload, not NIL."""
+    secret = SECRETS[2]
+    payload = HASH + CERT
+    message = sign_message(secret, ConsensusMessage(
+        MessageKind.VIEWCHANGE, 1, VIEW, HEIGHT, HASH, KEYS[2], payload=payload, block=b"\xc0block",
+        new_leader=KEYS[1], m2=bls.sign(secret, payload), m3=bls.sign(secret, compute_viewid_payload(VIEW))))
+    assert validate_message_sender(COMMITTEE, decode_message(encode_message(message)), HEIGHT) == 2
+    nil_signed = sign_message(secret, replace(message, m2=bls.sign(secret, NIL_PAYLOAD)))
+    with pytest.raises(InvalidSignature):
+        validate_message_sender(COMMITTEE, nil_signed, HEIGHT)
+
+
+def _shaped(kind: MessageKind, draw: st.DrawFn) -> ConsensusMessage:
+    """A message of ``kind`` with random contents of the right shapes (signatures are not checked by decoding)."""
+    sig = st.binary(min_size=96, max_size=96)
+    cert = st.binary(min_size=97, max_size=160)
+    block_hash = draw(st.binary(min_size=32, max_size=32))
+    base = ConsensusMessage(kind, draw(st.integers(0, 2**32 - 1)), draw(st.integers(0, 2**64 - 1)),
+                            draw(st.integers(0, 2**64 - 1)), block_hash, draw(st.binary(min_size=48, max_size=48)))
+    block = draw(st.binary(min_size=1, max_size=300))
+    if kind in (MessageKind.PREPARE, MessageKind.COMMIT):
+        return replace(base, payload=draw(sig))
+    if kind in (MessageKind.VIEWCHANGE, MessageKind.NEWVIEW):
+        m1 = draw(st.booleans())
+        base = replace(base, block_hash=block_hash if m1 else b"", payload=block_hash + draw(cert) if m1 else b"",
+                       block=block if m1 else b"")
+        if kind == MessageKind.VIEWCHANGE:
+            base = replace(base, new_leader=draw(st.binary(min_size=48, max_size=48)), m2=draw(sig), m3=draw(sig))
+        else:
+            base = replace(base, m2=draw(st.one_of(st.just(b""), cert)), m3=draw(cert))
+    elif kind == MessageKind.ANNOUNCE:
+        base = replace(base, block=block)
+    elif kind == MessageKind.PREPARED:
+        base = replace(base, payload=draw(cert), block=draw(st.binary(max_size=300)))
+    elif kind == MessageKind.COMMITTED:
+        base = replace(base, payload=draw(cert))
+    return replace(base, signature=draw(sig))
+
+
+@st.composite
+def _messages(draw: st.DrawFn) -> ConsensusMessage:
+    return _shaped(draw(st.sampled_from(list(MessageKind))), draw)
+
+
+@given(_messages())
+def test_round_trip_of_any_well_shaped_message(message: ConsensusMessage) -> None:
+    raw = encode_message(message)
+    assert decode_message(raw) == message
+    assert encode_message(decode_message(raw)) == raw
 
 
 def test_tampered_signed_message_fails() -> None:
@@ -101,16 +154,24 @@ def test_tampered_signed_message_fails() -> None:
         (MessageKind.VIEWCHANGE, {"new_leader": b""}, "intended leader"),
         (MessageKind.VIEWCHANGE, {"m3": b""}, "two 96-byte"),
         (MessageKind.PREPARE, {"sender": b"\x01" * 47}, "48-byte"),
+        (MessageKind.ANNOUNCE, {"block": b""}, "proposed block"),
+        (MessageKind.VIEWCHANGE, {"block_hash": HASH}, "names no block"),
+        (MessageKind.VIEWCHANGE, {"block": b"\xc0"}, "names no block"),
+        (MessageKind.NEWVIEW, {"payload": HASH + b"\x11" * 96}, "prepare certificate"),
+        (MessageKind.NEWVIEW, {"payload": b"\x00" * 32 + CERT}, "another block"),
+        (MessageKind.NEWVIEW, {"block": b""}, "prepared block"),
+        (MessageKind.NEWVIEW, {"m3": b"\x11" * 96}, "M3 certificate"),
+        (MessageKind.NEWVIEW, {"m2": b"\x11" * 96}, "M2 is empty or"),
     ],
 )
 def test_shape_rules(kind: MessageKind, change: dict[str, bytes], why: str) -> None:
-    raw = replace(_message(kind), **change).encode()  # type: ignore[arg-type]
+    raw = encode_message(replace(_message(kind), **change))  # type: ignore[arg-type]
     with pytest.raises(DecodingError, match=why):
         decode_message(raw)
 
 
 def test_unknown_kind_and_oversize() -> None:
-    raw = _message(MessageKind.PREPARE).encode()
+    raw = encode_message(_message(MessageKind.PREPARE))
     header = 1 + (raw[0] - 0xF7 if raw[0] > 0xF7 else 0)  # the kind is the list's first item
     assert raw[header] == MessageKind.PREPARE
     with pytest.raises(DecodingError, match="unknown"):
@@ -124,7 +185,7 @@ def test_votes_cannot_be_message_signed() -> None:
         sign_message(SECRETS[0], _message(MessageKind.PREPARE))
 
 
-RAWS = [_message(kind).encode() for kind in MessageKind]
+RAWS = [encode_message(_message(kind)) for kind in MessageKind]
 
 
 @settings(max_examples=300)

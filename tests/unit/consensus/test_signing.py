@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from functools import cache
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from consensus.bitmap import encode_bitmap
+from consensus.bitmap import compute_bitmap_length, encode_bitmap
 from consensus.quorum import Committee
 from consensus.signing import (
     NIL_PAYLOAD,
@@ -40,6 +43,25 @@ def test_payload_layouts() -> None:
     assert QuorumCertificate.decode(cert.encode()) == cert
     with pytest.raises(DecodingError):
         QuorumCertificate.decode(b"\x11" * 95)
+    for bad in (-1, 2**64):
+        with pytest.raises(ValidationError, match="uint64"):
+            compute_commit_payload(bad, BLOCK_HASH, 0)
+        with pytest.raises(ValidationError, match="uint64"):
+            compute_viewid_payload(bad)
+
+
+@given(st.binary(min_size=96, max_size=96), st.integers(1, 400).flatmap(lambda n: st.binary(
+    min_size=compute_bitmap_length(n), max_size=compute_bitmap_length(n))))
+def test_certificate_round_trip(signature: bytes, bitmap: bytes) -> None:
+    cert = QuorumCertificate(signature, bitmap)
+    assert QuorumCertificate.decode(cert.encode()) == cert
+    assert cert.encode()[:96] == signature  # ParseCommitSigAndBitmap: sig first, bitmap after
+
+
+@given(st.binary(max_size=200))
+def test_random_certificate_bytes_raise_only_typed_errors(data: bytes) -> None:
+    with suppress(ValidationError):  # DecodingError, a bad bitmap, no quorum or a bad signature
+        validate_certificate(COMMITTEE, b"payload", QuorumCertificate.decode(data))
 
 
 @cache
@@ -72,7 +94,16 @@ def test_no_quorum_and_lying_bitmaps_are_rejected() -> None:
         validate_certificate(COMMITTEE, payload, QuorumCertificate(five.signature, b"\x1f\x00"))
 
 
-def test_a_forged_vote_is_dropped_and_the_rest_still_aggregate() -> None:
+def test_one_forged_vote_is_dropped_exactly() -> None:
+    payload = compute_commit_payload(5, BLOCK_HASH, 2)
+    votes = dict(_votes())
+    votes[4] = bls.sign(SECRETS[4], compute_commit_payload(5, BLOCK_HASH, 3))  # signs another view
+    cert, rejected = aggregate_votes(COMMITTEE, payload, votes)
+    assert rejected == (4,)
+    assert validate_certificate(COMMITTEE, payload, cert) == (0, 1, 2, 3, 5, 6)
+
+
+def test_forged_and_malformed_votes_are_dropped() -> None:
     payload = compute_commit_payload(5, BLOCK_HASH, 2)
     votes = dict(_votes())
     votes[3] = bls.sign(SECRETS[3], compute_commit_payload(5, b"\x00" * 32, 2))  # signs another block
@@ -83,16 +114,24 @@ def test_a_forged_vote_is_dropped_and_the_rest_still_aggregate() -> None:
 
 
 def test_header_carries_the_parent_commit_certificate() -> None:
-    parent = make_header(number=5, view_id=2, shard_id=0)
+    parent = make_header(number=5, view_id=2, shard_id=0, epoch=1)
     payload = compute_commit_payload(5, parent.hash, 2)
     cert, _ = aggregate_votes(COMMITTEE, payload, {i: bls.sign(s, payload) for i, s in enumerate(SECRETS[:5])})
     child = make_header(number=6, parent_hash=parent.hash, last_commit_signature=cert.signature,
                         last_commit_bitmap=cert.bitmap)
     assert validate_header_commit_signature(COMMITTEE, parent, child) == (0, 1, 2, 3, 4)
     with pytest.raises(InvalidSignature):
-        validate_header_commit_signature(COMMITTEE, parent.copy(view_id=3), child.copy(parent_hash=parent.copy(view_id=3).hash))
+        other_view = parent.copy(view_id=3)
+        validate_header_commit_signature(COMMITTEE, other_view, child.copy(parent_hash=other_view.hash))
     with pytest.raises(ValidationError, match="does not extend"):
         validate_header_commit_signature(COMMITTEE, parent, child.copy(number=7))
+    for other in (Committee(1, 1, COMMITTEE.public_keys, COMMITTEE.voting_power),
+                  Committee(0, 2, COMMITTEE.public_keys, COMMITTEE.voting_power)):
+        with pytest.raises(ValidationError, match="did not sign"):
+            validate_header_commit_signature(other, parent, child)
+    four = encode_bitmap(range(4), 7)
+    with pytest.raises(ValidationError, match="not a quorum"):
+        validate_header_commit_signature(COMMITTEE, parent, child.copy(last_commit_bitmap=four))
 
 
 def test_aggregate_votes_rejects_outsiders_and_empty_input() -> None:
