@@ -20,11 +20,18 @@ from harmony_node.types.rlp_codec import Encodable, decode_flat_list, decode_uin
 from harmony_node.types.transaction import MAX_SHARD_ID, Transaction
 
 LOCALNET_ETH_CHAIN_ID_BASE = 1_666_700_000
+"""Ethereum chain id of localnet shard 0; shard s uses base + s."""
 MAX_RAW_SIZE = 128 * 1024
+"""Refuse larger raw transactions before parsing them (geth's txMaxSize is 128 KiB)."""
 
 
 @dataclass(frozen=True)
 class EthTransaction:
+    """A signed legacy Ethereum transaction as it came over ``eth_sendRawTransaction``.
+
+    Not ``slots``: the hash and sender are cached per object (``cached_property`` needs a ``__dict__``).
+    """
+
     nonce: int
     gas_price: int
     gas_limit: int
@@ -36,6 +43,7 @@ class EthTransaction:
     s: int
 
     def encode(self) -> bytes:
+        """The transaction's RLP bytes."""
         return encode_item(
             [self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data, self.v, self.r, self.s]
         )
@@ -47,9 +55,11 @@ class EthTransaction:
 
     @property
     def chain_id(self) -> int | None:
+        """The chain id the signature commits to; None for a pre-EIP-155 signature (v of 27/28)."""
         return decode_v(self.v)[1]
 
     def signing_hash(self, chain_id: int | None) -> bytes:
+        """keccak256 of ``[nonce, gasPrice, gas, to, value, data]`` (+ ``chainId, 0, 0`` under EIP-155)."""
         fields: list[Encodable] = [self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data]
         return compute_signing_hash(fields, chain_id)
 
@@ -57,6 +67,10 @@ class EthTransaction:
     def sender(self) -> bytes:
         """The 20-byte address that signed this transaction (raises InvalidSignature)."""
         return recover_signer(self)
+
+    def recover_sender(self) -> bytes:
+        """The signer's address; raises InvalidSignature. Computed once per object."""
+        return self.sender
 
 
 def sign_eth_transaction(
@@ -88,6 +102,11 @@ def decode_eth_transaction(raw: bytes) -> EthTransaction:
         nonce, gas_price, gas_limit, items[3], decode_uint(items[4], "value"), items[5],
         decode_uint(items[6], "v"), decode_uint(items[7], "r"), decode_uint(items[8], "s"),
     )
+
+
+def encode_eth_transaction(tx: EthTransaction) -> bytes:
+    """The transaction's RLP bytes (what ``eth_sendRawTransaction`` carries)."""
+    return tx.encode()
 
 
 def to_harmony(tx: EthTransaction, *, eth_chain_id_base: int = LOCALNET_ETH_CHAIN_ID_BASE) -> Transaction:

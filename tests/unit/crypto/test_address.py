@@ -81,3 +81,71 @@ def test_wrong_data_length_and_bech32m_are_rejected() -> None:
     bech32m = "one1" + "".join(module._CHARSET[d] for d in data + [(polymod_m >> 5 * (5 - i)) & 31 for i in range(6)])
     with pytest.raises(InvalidAddress, match="checksum mismatch"):
         from_bech32(bech32m)
+
+
+BIP173_VALID = [
+    "A12UEL5L",
+    "a12uel5l",
+    "an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1tt5tgs",
+    "11" + "q" * 82 + "c8247j",
+    "split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w",
+    "?1ezyfcl",
+]
+
+
+@pytest.mark.parametrize("text", BIP173_VALID)
+def test_bip173_valid_strings_pass_the_checksum(text: str) -> None:
+    """BIP-173's valid strings carry payloads that are not 20-byte addresses: the checksum must pass and
+    the refusal must be about the payload, never the checksum or the characters."""
+    hrp = text.lower()[: text.rfind("1")]
+    with pytest.raises(InvalidAddress, match="decodes to|padding"):
+        from_bech32(text, hrp=hrp)
+    assert_checksum_is_checked(text, hrp)
+
+
+def test_bip173_valid_string_with_a_20_byte_payload() -> None:
+    text = "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw"  # the payload is every bech32 character in order
+    assert from_bech32(text, hrp="abcdef") == bytes.fromhex("00443214c74254b635cf84653a56d7c675be77df")
+    assert to_bech32(from_bech32(text, hrp="abcdef"), hrp="abcdef") == text
+    assert_checksum_is_checked(text, "abcdef")
+
+
+def assert_checksum_is_checked(text: str, hrp: str) -> None:
+    flipped = text[:-1] + ("q" if text[-1].lower() != "q" else "p")
+    with pytest.raises(InvalidAddress, match="checksum mismatch|mixes upper and lower"):
+        from_bech32(flipped, hrp=hrp)
+
+
+@pytest.mark.parametrize(
+    ("text", "hrp", "message"),
+    [
+        ("\x201nwldj5", " ", "printable ASCII"),  # HRP character out of range
+        ("\x7f1axkwrx", "\x7f", "printable ASCII"),
+        ("\x801eym55h", "\x80", "printable ASCII"),
+        ("an84characterslonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1569pvx",
+         "an84characterslonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio", "longer than 90"),
+        ("pzry9x0s0muk", "one", "separator"),  # no separator
+        ("1pzry9x0s0muk", "", "separator"),  # empty HRP
+        ("x1b4n0q5v", "x", "invalid bech32 character 'b'"),
+        ("li1dgmt3", "li", "separator"),  # checksum too short
+        ("de1lg7wt\xff", "de", "printable ASCII"),
+        ("A1G7SGD8", "a", "checksum mismatch"),  # checksum computed over the upper-case HRP
+        ("10a06t8", "", "separator"),
+        ("1qzzfhee", "", "separator"),
+    ],
+)
+def test_bip173_invalid_strings(text: str, hrp: str, message: str) -> None:
+    with pytest.raises(InvalidAddress, match=message):
+        from_bech32(text, hrp=hrp)
+
+
+def test_address_length_errors() -> None:
+    for convert in (to_bech32, to_checksum_hex):
+        with pytest.raises(InvalidAddress, match="an address is 20 bytes, got 19"):
+            convert(bytes(19))
+
+
+def test_pyhmy_localnet_pair_both_ways() -> None:
+    assert convert_hex_to_one(HEX) == ONE
+    assert convert_one_to_hex(ONE) == HEX
+    assert parse_address(convert_one_to_hex(ONE)) == from_bech32(ONE)

@@ -67,3 +67,15 @@ def test_invalid_private_keys(key: bytes) -> None:
         validate_private_key(key)
     with pytest.raises(InvalidKey):
         sign_hash(b"\x00" * 32, key)
+
+
+def test_eip155_v_for_localnet_ethereum_chain_ids() -> None:
+    assert compute_eip155_v(0, 1_666_700_000) == 3_333_400_035
+    assert compute_eip155_v(1, 1_666_700_001) == 3_333_400_038
+    assert decode_v(3_333_400_035) == (0, 1_666_700_000) and decode_v(3_333_400_038) == (1, 1_666_700_001)
+
+
+def test_a_signature_over_another_hash_recovers_another_address() -> None:
+    recovery_id, r, s = sign_hash(b"\x01" * 32, LOCALNET_KEY)
+    assert recover_address(b"\x02" * 32, recovery_id, r, s) != LOCALNET_ADDRESS
+    assert recover_address(b"\x01" * 32, recovery_id ^ 1, r, s) != LOCALNET_ADDRESS
