@@ -18,6 +18,7 @@ from rlp.exceptions import RLPException
 from consensus.signing import compute_commit_payload
 from crypto import bls
 from harmony_node.exceptions import DecodingError, InvalidSignature, ValidationError
+from harmony_node.types.rlp_codec import validate_rlp_depth
 
 MAX_EVIDENCE_BYTES = 64 * 1024
 MAX_KEYS_PER_VOTE = 106
@@ -61,6 +62,7 @@ class DoubleSignEvidence:
         if len(data) > MAX_EVIDENCE_BYTES:
             raise DecodingError("double-sign evidence is too large")
         try:
+            validate_rlp_depth(data)
             moment, first, second = rlp.decode(data, strict=True)
             epoch, shard_id, number, view_id = (rlp.sedes.big_endian_int.deserialize(x) for x in moment)
             votes = [_decode_vote(item) for item in (first, second)]

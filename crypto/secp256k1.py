@@ -33,6 +33,8 @@ def validate_private_key(private_key: bytes) -> None:
         raise InvalidKey("secp256k1 private key is out of range")
 
 
+# Building a coincurve PrivateKey validates the scalar and derives its public key (~40 µs here); a node or
+# benchmark signs many transactions with a few keys, so keep the objects per key bytes.
 @lru_cache(maxsize=4096)
 def _load_private_key(private_key: bytes) -> PrivateKey:
     validate_private_key(private_key)

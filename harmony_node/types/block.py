@@ -30,6 +30,7 @@ from harmony_node.types.header import Header, unwrap_tagged, wrap_tagged
 from harmony_node.types.receipt import Receipt
 from harmony_node.types.staking_transaction import StakingTransaction, decode_staking_transaction
 from harmony_node.types.transaction import Transaction, decode_transaction
+from harmony_node.types.rlp_codec import validate_rlp_depth
 
 BLOCK_TAG = b"v2"
 """Tag of ``extblockV2``, the block layout that goes with a v3 header."""
@@ -107,6 +108,7 @@ def encode_block(block: Block) -> bytes:
 def decode_block(data: bytes) -> Block:
     """Decode a tagged v2 block with a v3 header; raise DecodingError for anything malformed."""
     try:
+        validate_rlp_depth(data)
         block: Block = rlp.decode(data, sedes=Block)
     except RLPException as error:
         raise DecodingError(f"malformed block: {error}") from error

@@ -26,6 +26,7 @@ from crypto.hash import keccak256
 from harmony_node.exceptions import DecodingError
 from harmony_node.types.derive_sha import EMPTY_ROOT, derive_sha
 from harmony_node.types.header import ADDRESS, BYTES, HASH32, UINT, UINT32, Header
+from harmony_node.types.rlp_codec import validate_rlp_depth
 
 
 class CXReceipt(rlp.Serializable):
@@ -101,6 +102,7 @@ def encode_cx_receipts_proof(proof: CXReceiptsProof) -> bytes:
 def decode_cx_receipts_proof(data: bytes) -> CXReceiptsProof:
     """Decode a CXReceiptsProof; raise DecodingError for anything malformed."""
     try:
+        validate_rlp_depth(data)
         proof: CXReceiptsProof = rlp.decode(data, sedes=CXReceiptsProof)
     except RLPException as error:
         raise DecodingError(f"malformed cross-shard receipts proof: {error}") from error

@@ -9,14 +9,16 @@ ids) and reports this transaction's hash as its ``eth_hash``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
+
+import rlp
 
 from crypto.hash import keccak256
 from crypto.secp256k1 import decode_v
-from harmony_node.exceptions import DecodingError, ValidationError
+from harmony_node.exceptions import DecodingError, InvalidTransaction
 from harmony_node.types.eip155 import compute_signature, compute_signing_hash, recover_signer
-from harmony_node.types.rlp_codec import Encodable, decode_flat_list, decode_uint, encode_item
+from harmony_node.types.rlp_codec import Encodable, decode_flat_list
+from harmony_node.types.sedes import binary, decode_field, recipient, uint, uint64
 from harmony_node.types.transaction import MAX_SHARD_ID, Transaction
 
 LOCALNET_ETH_CHAIN_ID_BASE = 1_666_700_000
@@ -25,28 +27,25 @@ MAX_RAW_SIZE = 128 * 1024
 """Refuse larger raw transactions before parsing them (geth's txMaxSize is 128 KiB)."""
 
 
-@dataclass(frozen=True)
-class EthTransaction:
-    """A signed legacy Ethereum transaction as it came over ``eth_sendRawTransaction``.
+class EthTransaction(rlp.Serializable):
+    """A signed legacy Ethereum transaction as it came over ``eth_sendRawTransaction``."""
 
-    Not ``slots``: the hash and sender are cached per object (``cached_property`` needs a ``__dict__``).
-    """
-
-    nonce: int
-    gas_price: int
-    gas_limit: int
-    to: bytes
-    value: int
-    data: bytes
-    v: int
-    r: int
-    s: int
+    fields = [
+        ("nonce", uint64),
+        ("gas_price", uint),
+        ("gas_limit", uint64),
+        ("to", recipient),
+        ("value", uint),
+        ("data", binary),
+        ("v", uint),
+        ("r", uint),
+        ("s", uint),
+    ]
 
     def encode(self) -> bytes:
         """The transaction's RLP bytes."""
-        return encode_item(
-            [self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data, self.v, self.r, self.s]
-        )
+        encoded: bytes = rlp.encode(self)
+        return encoded
 
     @cached_property
     def hash(self) -> bytes:
@@ -79,29 +78,27 @@ def sign_eth_transaction(
     """Build and sign a legacy Ethereum transaction (EIP-155 over ``chain_id``)."""
     unsigned = EthTransaction(nonce, gas_price, gas_limit, to, value, data, 0, 0, 0)
     v, r, s = compute_signature(unsigned, private_key, chain_id)
-    return EthTransaction(nonce, gas_price, gas_limit, to, value, data, v, r, s)
+    return unsigned.copy(v=v, r=r, s=s)
+
+
+_FIELD_SEDES = tuple(zip(EthTransaction._meta.field_names, EthTransaction._meta.sedes))
 
 
 def decode_eth_transaction(raw: bytes) -> EthTransaction:
     """Decode a legacy Ethereum transaction; DecodingError for anything else."""
     if len(raw) > MAX_RAW_SIZE:
         raise DecodingError(f"transaction is larger than {MAX_RAW_SIZE} bytes")
-    if raw and raw[0] < 0xC0:
+    if raw and raw[0] < 0x80:  # EIP-2718: a type byte 0x00-0x7f, then the typed payload
         raise DecodingError(
             "only legacy (untyped) Ethereum transactions are accepted; "
             f"this is a typed transaction (type {raw[0]}) such as EIP-1559 or EIP-2930"
         )
-    items = decode_flat_list(raw, 9)
-    names = ("nonce", "gas price", "gas limit")
-    nonce, gas_price, gas_limit = (decode_uint(item, name) for item, name in zip(items, names))
-    if len(items[3]) not in (0, 20):
-        raise DecodingError(f"recipient must be 20 bytes or empty, got {len(items[3])}")
-    if nonce >= 2**64 or gas_limit >= 2**64:
-        raise DecodingError("nonce and gas limit must fit in 64 bits")
-    return EthTransaction(
-        nonce, gas_price, gas_limit, items[3], decode_uint(items[4], "value"), items[5],
-        decode_uint(items[6], "v"), decode_uint(items[7], "r"), decode_uint(items[8], "s"),
-    )
+    if raw and raw[0] < 0xC0:
+        raise DecodingError("only legacy (untyped) Ethereum transactions are accepted; this is not an RLP list")
+    items = decode_flat_list(raw, len(_FIELD_SEDES))
+    tx = EthTransaction(*[decode_field(sedes, item, name) for (name, sedes), item in zip(_FIELD_SEDES, items)])
+    tx._cached_rlp = raw  # rlp's encoding cache: the hash is taken over exactly the received bytes
+    return tx
 
 
 def encode_eth_transaction(tx: EthTransaction) -> bytes:
@@ -110,10 +107,14 @@ def encode_eth_transaction(tx: EthTransaction) -> bytes:
 
 
 def to_harmony(tx: EthTransaction, *, eth_chain_id_base: int = LOCALNET_ETH_CHAIN_ID_BASE) -> Transaction:
-    """The Harmony form a node stores: same fields and signature, shard from the chain id."""
+    """The Harmony form a node stores (Go ``ConvertToHmy``): same fields and signature, shard from the chain id.
+
+    Raises InvalidTransaction if the chain id is not ``eth_chain_id_base + shard`` (mainnet's base is
+    1666600000, localnet's and testnet's 1666700000).
+    """
     chain_id = tx.chain_id
     if chain_id is None or not 0 <= chain_id - eth_chain_id_base <= MAX_SHARD_ID:
-        raise ValidationError(
+        raise InvalidTransaction(
             f"chain id {chain_id} is not an Ethereum chain id of this network (base {eth_chain_id_base})"
         )
     shard = chain_id - eth_chain_id_base

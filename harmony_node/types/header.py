@@ -26,6 +26,7 @@ from rlp.sedes import Binary
 
 from crypto.hash import keccak256
 from harmony_node.exceptions import DecodingError
+from harmony_node.types.rlp_codec import validate_rlp_depth
 
 
 class UnsignedInt:
@@ -150,6 +151,7 @@ def encode_header(header: Header) -> bytes:
 def decode_header(data: bytes) -> Header:
     """Decode a tagged v3 header; raise DecodingError for anything malformed."""
     try:
+        validate_rlp_depth(data)
         header: Header = rlp.decode(data, sedes=Header)
     except RLPException as error:
         raise DecodingError(f"malformed header: {error}") from error

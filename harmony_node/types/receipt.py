@@ -22,6 +22,7 @@ from rlp.sedes import CountableList
 from crypto.hash import keccak256
 from harmony_node.exceptions import DecodingError
 from harmony_node.types.header import ADDRESS, BLOOM, BYTES, HASH32, UINT64
+from harmony_node.types.rlp_codec import validate_rlp_depth
 
 BLOOM_BYTE_LENGTH = 256
 
@@ -88,6 +89,7 @@ def encode_receipt(receipt: Receipt) -> bytes:
 def decode_receipt(data: bytes) -> Receipt:
     """Decode a receipt's consensus RLP; raise DecodingError for anything malformed."""
     try:
+        validate_rlp_depth(data)
         receipt: Receipt = rlp.decode(data, sedes=Receipt)
     except RLPException as error:
         raise DecodingError(f"malformed receipt: {error}") from error

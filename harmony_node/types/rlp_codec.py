@@ -151,3 +151,28 @@ def decode_flat_list(data: bytes, length: int) -> list[bytes]:
     if len(items) != length:
         raise DecodingError(f"expected a list of {length} items, got {len(items)}")
     return [decode_rlp_string(item) for item in items]
+
+
+MAX_RLP_DEPTH = 16
+"""Deepest list nesting any of our wire types has (a block's incoming receipt proof is ~8 deep)."""
+
+
+def validate_rlp_depth(data: bytes, max_depth: int = MAX_RLP_DEPTH) -> None:
+    """Raise DecodingError if ``data`` nests lists deeper than ``max_depth``.
+
+    The ``rlp`` package decodes recursively, so a few kilobytes of ``[[[[...]]]]`` from a peer
+    would raise RecursionError. This walk keeps an explicit stack and runs before it.
+    """
+    list_ends: list[int] = []
+    pos, end = 0, len(data)
+    while pos < end:
+        while list_ends and pos >= list_ends[-1]:
+            list_ends.pop()
+        is_list, start, length = _read_header(data, pos)
+        if is_list:
+            if len(list_ends) >= max_depth:
+                raise DecodingError(f"RLP lists nested deeper than {max_depth}")
+            list_ends.append(start + length)
+            pos = start
+        else:
+            pos = start + length

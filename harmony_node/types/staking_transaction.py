@@ -22,21 +22,25 @@ from functools import cached_property
 from typing import Union
 
 import rlp
-from rlp.exceptions import RLPException
 from rlp.sedes import raw
 
 from crypto.hash import keccak256
 from crypto.secp256k1 import decode_v
-from harmony_node.exceptions import DecodingError
+from harmony_node.exceptions import DecodingError, InvalidSignature
 from harmony_node.types.eip155 import compute_signature, compute_signing_hash, recover_signer
-from harmony_node.types.rlp_codec import Encodable
-from harmony_node.types.sedes import uint
+from harmony_node.types.rlp_codec import Encodable, decode_rlp_string, split_rlp_list
+from harmony_node.types.sedes import decode_field, uint, uint8, uint64
 
 DEC_PRECISION = 10**18
 """``numeric.Dec`` fixed point: 1.0 is 10**18."""
+MAX_MESSAGE_DEPTH = 3
+"""Deepest list nesting inside a valid stakeMsg: message -> CommissionRates -> [rate]. Decoding stops
+there, so a hostile, deeply nested message is refused before it can exhaust Python's recursion limit."""
 
 
 class Directive(IntEnum):
+    """The kind of a staking transaction; it selects the shape of ``stakeMsg``."""
+
     CREATE_VALIDATOR = 0
     EDIT_VALIDATOR = 1
     DELEGATE = 2
@@ -98,6 +102,8 @@ def _encode_int(value: int) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Description:
+    """A validator's public profile: ``[Name, Identity, Website, SecurityContact, Details]``."""
+
     name: str
     identity: str
     website: str
@@ -132,6 +138,8 @@ class CommissionRates:
 
 @dataclass(frozen=True, slots=True)
 class CreateValidator:
+    """Register a validator with its first slot keys (each with its proof of possession) and self-stake."""
+
     validator_address: bytes
     description: Description
     commission_rates: CommissionRates
@@ -172,7 +180,11 @@ class CreateValidator:
 
 @dataclass(frozen=True, slots=True)
 class EditValidator:
-    """Every optional field ``None`` means "no change"."""
+    """Change a validator's profile, rates, limits, keys or status; every ``None`` field means "no change".
+
+    As in Go, an absent amount and an amount of 0 share one encoding (the empty string), so 0 decodes
+    as ``None``.
+    """
 
     validator_address: bytes
     description: Description
@@ -239,6 +251,8 @@ class EditValidator:
 
 @dataclass(frozen=True, slots=True)
 class Delegate:
+    """Stake ``amount`` atto from the delegator with the validator."""
+
     delegator_address: bytes
     validator_address: bytes
     amount: int
@@ -260,11 +274,15 @@ class Delegate:
 
 @dataclass(frozen=True, slots=True)
 class Undelegate(Delegate):
+    """Withdraw ``amount`` atto of the delegator's stake from the validator (unlocks after a delay)."""
+
     directive = Directive.UNDELEGATE
 
 
 @dataclass(frozen=True, slots=True)
 class CollectRewards:
+    """Pay the delegator's accrued rewards, from every validator, to its balance."""
+
     delegator_address: bytes
 
     directive = Directive.COLLECT_REWARDS
@@ -309,11 +327,11 @@ class StakingTransaction(rlp.Serializable):
     """A signed staking transaction; ``message`` holds the stakeMsg exactly as it was encoded."""
 
     fields = [
-        ("directive", uint),
+        ("directive", uint8),
         ("message", raw),
-        ("nonce", uint),
+        ("nonce", uint64),
         ("gas_price", uint),
-        ("gas_limit", uint),
+        ("gas_limit", uint64),
         ("v", uint),
         ("r", uint),
         ("s", uint),
@@ -338,7 +356,13 @@ class StakingTransaction(rlp.Serializable):
 
     @cached_property
     def sender(self) -> bytes:
-        """The 20-byte address that signed this transaction (raises InvalidSignature)."""
+        """The 20-byte address that signed this transaction (raises InvalidSignature).
+
+        Harmony's staking signer is always EIP-155 (``staking/types/sign.go``): a pre-EIP-155 ``v`` of
+        27/28 derives chain id 0, which matches no network, so such a signature is refused here too.
+        """
+        if self.chain_id is None:
+            raise InvalidSignature("a staking transaction must be signed for a chain id (EIP-155)")
         return recover_signer(self)
 
     def recover_sender(self) -> bytes:
@@ -355,18 +379,41 @@ def sign_staking_transaction(
     return unsigned.copy(v=v, r=r, s=s)
 
 
+def _decode_item(item: bytes, depth: int) -> RawItem:
+    """Decode one encoded item into bytes / nested lists, refusing lists nested deeper than ``depth``."""
+    if item[0] < 0xC0:
+        return decode_rlp_string(item)
+    if depth == 0:
+        raise DecodingError("stake message is nested deeper than any staking message")
+    return [_decode_item(sub, depth - 1) for sub in split_rlp_list(item)]
+
+
 def decode_staking_transaction(raw_bytes: bytes) -> StakingTransaction:
-    """Decode a staking transaction; DecodingError for bad RLP, unknown directives or bad messages."""
-    try:
-        tx: StakingTransaction = rlp.decode(raw_bytes, sedes=StakingTransaction, strict=True)
-    except (RLPException, TypeError, ValueError) as exc:
-        raise DecodingError(f"malformed staking transaction: {exc}") from exc
-    if tx.nonce >= 2**64 or tx.gas_limit >= 2**64:
-        raise DecodingError("nonce and gas limit must fit in 64 bits")
+    """Decode a staking transaction; DecodingError for bad RLP, unknown directives or bad messages.
+
+    Only the canonical encoding is accepted, so ``tx.hash`` (keccak of these bytes) is the hash any
+    other node computes for the same transaction.
+    """
+    items = split_rlp_list(raw_bytes)
+    if len(items) != 8:
+        raise DecodingError(f"expected a list of 8 items, got {len(items)}")
+    tx = StakingTransaction(
+        directive=decode_field(uint8, decode_rlp_string(items[0]), "directive"),
+        message=_decode_item(items[1], MAX_MESSAGE_DEPTH),
+        nonce=decode_field(uint64, decode_rlp_string(items[2]), "nonce"),
+        gas_price=decode_field(uint, decode_rlp_string(items[3]), "gas price"),
+        gas_limit=decode_field(uint64, decode_rlp_string(items[4]), "gas limit"),
+        v=decode_field(uint, decode_rlp_string(items[5]), "v"),
+        r=decode_field(uint, decode_rlp_string(items[6]), "r"),
+        s=decode_field(uint, decode_rlp_string(items[7]), "s"),
+    )
     tx.stake_message  # noqa: B018 - parse now so a bad message is rejected at the edge
+    # rlp's own encoding cache: re-encoding (block bodies, DeriveSha, the hash) reuses these bytes.
+    tx._cached_rlp = raw_bytes
     return tx
 
 
 def encode_staking_transaction(tx: StakingTransaction) -> bytes:
+    """The transaction's RLP bytes (what ``hmy_sendRawStakingTransaction`` carries)."""
     encoded: bytes = rlp.encode(tx)
     return encoded

@@ -18,14 +18,14 @@ import rlp
 
 from crypto.hash import keccak256
 from crypto.secp256k1 import decode_v
-from harmony_node.exceptions import DecodingError
 from harmony_node.types.eip155 import compute_signature, compute_signing_hash, recover_signer
-from harmony_node.types.rlp_codec import Encodable, decode_flat_list, decode_uint, encode_item
-from harmony_node.types.sedes import binary, optional_address, uint
+from harmony_node.types.rlp_codec import Encodable, decode_flat_list, encode_item
+from harmony_node.types.sedes import binary, decode_field, recipient, uint, uint32, uint64
 
 ETH_COMPATIBLE_CHAIN_ID_MIN = 1_666_600_000
 """Chain ids at or above this are Ethereum chain ids (Harmony's ``IsEthCompatible``)."""
 MAX_SHARD_ID = 2**32 - 1
+"""Shard ids are Go ``uint32``."""
 
 
 def is_eth_compatible_chain_id(chain_id: int | None) -> bool:
@@ -37,12 +37,12 @@ class Transaction(rlp.Serializable):
     """A plain (same-shard or cross-shard) Harmony transaction."""
 
     fields = [
-        ("nonce", uint),
+        ("nonce", uint64),
         ("gas_price", uint),
-        ("gas_limit", uint),
-        ("shard_id", uint),
-        ("to_shard_id", uint),
-        ("to", optional_address),
+        ("gas_limit", uint64),
+        ("shard_id", uint32),
+        ("to_shard_id", uint32),
+        ("to", recipient),
         ("value", uint),
         ("data", binary),
         ("v", uint),
@@ -67,10 +67,15 @@ class Transaction(rlp.Serializable):
 
     @property
     def is_cross_shard(self) -> bool:
+        """Whether the value is credited on another shard (through a cross-shard receipt)."""
         return self.shard_id != self.to_shard_id
 
     def signing_hash(self, chain_id: int | None) -> bytes:
-        """The hash a signature for ``chain_id`` covers (None: a pre-EIP-155 Harmony signature)."""
+        """The hash a signature for ``chain_id`` covers (None: a pre-EIP-155 Harmony signature).
+
+        As Harmony's ``EIP155Signer.Hash``: an Ethereum chain id selects the Ethereum fields (no shard
+        ids), so a converted Ethereum transaction verifies against what its wallet signed.
+        """
         if is_eth_compatible_chain_id(chain_id):
             fields: list[Encodable] = [self.nonce, self.gas_price, self.gas_limit, self.to, self.value, self.data]
         else:
@@ -121,17 +126,7 @@ def sign_transaction(
     return unsigned.copy(v=v, r=r, s=s)
 
 
-def validate_transaction_fields(tx: Transaction) -> None:
-    """Raise DecodingError for field values the sedes allow but the protocol does not."""
-    if len(tx.to) not in (0, 20):
-        raise DecodingError(f"recipient must be 20 bytes or empty, got {len(tx.to)}")
-    if tx.shard_id > MAX_SHARD_ID or tx.to_shard_id > MAX_SHARD_ID:
-        raise DecodingError("shard id does not fit in 32 bits")
-    if tx.nonce >= 2**64 or tx.gas_limit >= 2**64:
-        raise DecodingError("nonce and gas limit must fit in 64 bits")
-
-
-_INT_FIELDS = ("nonce", "gas price", "gas limit", "shard id", "to shard id")
+_FIELD_SEDES = tuple(zip(Transaction._meta.field_names, Transaction._meta.sedes))
 
 
 def decode_transaction(raw: bytes) -> Transaction:
@@ -140,15 +135,8 @@ def decode_transaction(raw: bytes) -> Transaction:
     Only the canonical encoding is accepted, so ``tx.hash`` (keccak of these bytes) is the hash any
     other node computes for the same transaction.
     """
-    items = decode_flat_list(raw, 11)
-    nonce, gas_price, gas_limit, shard_id, to_shard_id = (
-        decode_uint(item, name) for item, name in zip(items, _INT_FIELDS)
-    )
-    tx = Transaction(
-        nonce, gas_price, gas_limit, shard_id, to_shard_id, items[5], decode_uint(items[6], "value"),
-        items[7], decode_uint(items[8], "v"), decode_uint(items[9], "r"), decode_uint(items[10], "s"),
-    )
-    validate_transaction_fields(tx)
+    items = decode_flat_list(raw, len(_FIELD_SEDES))
+    tx = Transaction(*[decode_field(sedes, item, name) for (name, sedes), item in zip(_FIELD_SEDES, items)])
     # rlp's own encoding cache: re-encoding (block bodies, DeriveSha, the hash) reuses these bytes.
     tx._cached_rlp = raw
     return tx
