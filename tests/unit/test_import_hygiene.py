@@ -95,3 +95,20 @@ def test_module_respects_layering(path: Path) -> None:
 def test_exceptions_module_imports_nothing_from_the_project() -> None:
     tree = ast.parse((ROOT / "harmony_node" / "exceptions.py").read_text())
     assert [m for m in _imported_modules(tree) if m != "__future__"] == []
+
+
+def test_node_code_does_not_load_py_ecc() -> None:
+    """py_ecc is a test oracle only. Importing it raises the recursion limit to 100000 for the whole
+    process, after which deeply nested JSON from a peer can segfault the interpreter instead of
+    raising RecursionError. So no module a node runs may import it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, crypto.bls, crypto.vrf, crypto.keystore, crypto.bls_keyfile, consensus.signing, "
+        "consensus.messages, consensus.evidence, harmony_node.chain.block_processing, "
+        "harmony_node.chain.genesis, cli.node, cli.client; "
+        "print(any(m.startswith('py_ecc') for m in sys.modules), sys.getrecursionlimit())"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.split() == ["False", "1000"]
