@@ -25,7 +25,8 @@ from rlp.sedes import CountableList
 from crypto.hash import keccak256
 from harmony_node.exceptions import DecodingError
 from harmony_node.types.derive_sha import EMPTY_ROOT, derive_sha
-from harmony_node.types.header import ADDRESS, BYTES, HASH32, UINT, UINT32, Header
+from harmony_node.types.header import Header
+from harmony_node.types.sedes import address, binary, hash32, uint, uint32
 from harmony_node.types.rlp_codec import validate_rlp_depth
 
 
@@ -33,13 +34,13 @@ class CXReceipt(rlp.Serializable):
     """A cross-shard transfer of ``amount`` atto from ``from_address`` to ``to_address``."""
 
     fields = [
-        ("tx_hash", HASH32),
-        ("from_address", ADDRESS),
+        ("tx_hash", hash32),
+        ("from_address", address),
         # Go's ``To *common.Address`` has no ``rlp:"nil"`` tag, so geth only decodes 20 bytes here.
-        ("to_address", ADDRESS),
-        ("shard_id", UINT32),
-        ("to_shard_id", UINT32),
-        ("amount", UINT),
+        ("to_address", address),
+        ("shard_id", uint32),
+        ("to_shard_id", uint32),
+        ("amount", uint),
     ]
 
 
@@ -47,12 +48,12 @@ class CXMerkleProof(rlp.Serializable):
     """The source block's outgoing receipt roots per destination shard (``shard_ids`` ascending)."""
 
     fields = [
-        ("block_number", UINT),
-        ("block_hash", HASH32),
-        ("shard_id", UINT32),
-        ("cx_receipt_hash", HASH32),
-        ("shard_ids", CountableList(UINT32)),
-        ("cx_shard_hashes", CountableList(HASH32)),
+        ("block_number", uint),
+        ("block_hash", hash32),
+        ("shard_id", uint32),
+        ("cx_receipt_hash", hash32),
+        ("shard_ids", CountableList(uint32)),
+        ("cx_shard_hashes", CountableList(hash32)),
     ]
 
 
@@ -63,8 +64,8 @@ class CXReceiptsProof(rlp.Serializable):
         ("receipts", CountableList(CXReceipt)),
         ("merkle_proof", CXMerkleProof),
         ("header", Header),
-        ("commit_signature", BYTES),
-        ("commit_bitmap", BYTES),
+        ("commit_signature", binary),
+        ("commit_bitmap", binary),
     ]
 
 

@@ -21,56 +21,12 @@ from __future__ import annotations
 from typing import Any
 
 import rlp
-from rlp.exceptions import DeserializationError, RLPException, SerializationError
-from rlp.sedes import Binary
+from rlp.exceptions import DeserializationError, RLPException
 
 from crypto.hash import keccak256
 from harmony_node.exceptions import DecodingError
 from harmony_node.types.rlp_codec import validate_rlp_depth
-
-
-class UnsignedInt:
-    """Sedes for a Go unsigned integer field: minimal big-endian bytes, zero is the empty string.
-
-    ``bits`` bounds the value like Go's ``uint32``/``uint64``; ``None`` is a ``*big.Int``. Decoding
-    rejects leading zero bytes and lists, as geth's decoder does (pyrlp's ``big_endian_int`` would
-    read the empty list as 0).
-    """
-
-    def __init__(self, bits: int | None) -> None:
-        self.bits = bits
-        self._limit = None if bits is None else 1 << bits
-
-    def serialize(self, obj: object) -> bytes:
-        """Encode ``obj``; raise ``rlp.SerializationError`` unless it is an int in range."""
-        if isinstance(obj, bool) or not isinstance(obj, int):
-            raise SerializationError("not an integer", obj)
-        if obj < 0 or (self._limit is not None and obj >= self._limit):
-            raise SerializationError(f"integer out of range for uint{self.bits or ''}", obj)
-        return obj.to_bytes((obj.bit_length() + 7) // 8, "big")
-
-    def deserialize(self, serial: object) -> int:
-        """Decode a canonical integer; raise ``rlp.DeserializationError`` otherwise."""
-        if not isinstance(serial, bytes):
-            raise DeserializationError("integer expected, got a list", serial)
-        if serial[:1] == b"\x00":
-            raise DeserializationError("non-canonical integer (leading zero byte)", serial)
-        value = int.from_bytes(serial, "big")
-        if self._limit is not None and value >= self._limit:
-            raise DeserializationError(f"integer overflows uint{self.bits}", serial)
-        return value
-
-
-UINT = UnsignedInt(None)
-"""A ``*big.Int`` field (block number, timestamp, epoch, view id, amounts)."""
-UINT64 = UnsignedInt(64)
-UINT32 = UnsignedInt(32)
-BYTES = Binary()
-"""A variable-length ``[]byte`` field."""
-HASH32 = Binary.fixed_length(32)
-ADDRESS = Binary.fixed_length(20)
-BLOOM = Binary.fixed_length(256)
-BLS_SIGNATURE = Binary.fixed_length(96)
+from harmony_node.types.sedes import address, binary, bloom, bls_signature, hash32, uint, uint32, uint64
 
 ENVELOPE_SIGNATURE = b"HmnyTgd"
 """First item of every tagged-RLP envelope (``taggedrlp.EnvelopeSignature``)."""
@@ -99,30 +55,30 @@ class Header(rlp.Serializable):
     """A v3 block header; RLP (de)serialization is the tagged ``["HmnyTgd", "v3", fields]`` form."""
 
     fields = [
-        ("parent_hash", HASH32),
-        ("coinbase", ADDRESS),
-        ("state_root", HASH32),
-        ("transactions_root", HASH32),
-        ("receipts_root", HASH32),
-        ("outgoing_receipts_root", HASH32),
-        ("incoming_receipts_root", HASH32),
-        ("bloom", BLOOM),
-        ("number", UINT),
-        ("gas_limit", UINT64),
-        ("gas_used", UINT64),
-        ("timestamp", UINT),
-        ("extra_data", BYTES),
-        ("mix_digest", HASH32),
-        ("view_id", UINT),
-        ("epoch", UINT),
-        ("shard_id", UINT32),
-        ("last_commit_signature", BLS_SIGNATURE),
-        ("last_commit_bitmap", BYTES),
-        ("vrf", BYTES),
-        ("vdf", BYTES),
-        ("shard_state", BYTES),
-        ("cross_links", BYTES),
-        ("slashes", BYTES),
+        ("parent_hash", hash32),
+        ("coinbase", address),
+        ("state_root", hash32),
+        ("transactions_root", hash32),
+        ("receipts_root", hash32),
+        ("outgoing_receipts_root", hash32),
+        ("incoming_receipts_root", hash32),
+        ("bloom", bloom),
+        ("number", uint),
+        ("gas_limit", uint64),
+        ("gas_used", uint64),
+        ("timestamp", uint),
+        ("extra_data", binary),
+        ("mix_digest", hash32),
+        ("view_id", uint),
+        ("epoch", uint),
+        ("shard_id", uint32),
+        ("last_commit_signature", bls_signature),
+        ("last_commit_bitmap", binary),
+        ("vrf", binary),
+        ("vdf", binary),
+        ("shard_state", binary),
+        ("cross_links", binary),
+        ("slashes", binary),
     ]
 
     @classmethod

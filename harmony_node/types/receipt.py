@@ -21,7 +21,7 @@ from rlp.sedes import CountableList
 
 from crypto.hash import keccak256
 from harmony_node.exceptions import DecodingError
-from harmony_node.types.header import ADDRESS, BLOOM, BYTES, HASH32, UINT64
+from harmony_node.types.sedes import address, binary, bloom, hash32, uint64
 from harmony_node.types.rlp_codec import validate_rlp_depth
 
 BLOOM_BYTE_LENGTH = 256
@@ -53,9 +53,9 @@ class Log(rlp.Serializable):
     """An EVM log: emitting contract address, up to four 32-byte topics, data."""
 
     fields = [
-        ("address", ADDRESS),
-        ("topics", CountableList(HASH32)),
-        ("data", BYTES),
+        ("address", address),
+        ("topics", CountableList(hash32)),
+        ("data", binary),
     ]
 
 
@@ -64,8 +64,8 @@ class Receipt(rlp.Serializable):
 
     fields = [
         ("status", ReceiptStatus()),
-        ("cumulative_gas_used", UINT64),
-        ("bloom", BLOOM),
+        ("cumulative_gas_used", uint64),
+        ("bloom", bloom),
         ("logs", CountableList(Log)),
     ]
 

@@ -85,6 +85,8 @@ address = Binary.fixed_length(20)
 recipient = Recipient()
 hash32 = Binary.fixed_length(32)
 """A 32-byte hash (Go ``common.Hash``)."""
+bloom = Binary.fixed_length(256)
+"""A 2048-bit log bloom (Go ``types.Bloom``)."""
 bls_public_key = Binary.fixed_length(48)
 """A serialized BLS public key (Go ``bls.SerializedPublicKey``)."""
 bls_signature = Binary.fixed_length(96)
