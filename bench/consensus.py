@@ -41,7 +41,7 @@ def measure(validators: int, rounds: int) -> dict[str, float]:
     committee = Committee.with_equal_power([bls.secret_to_public(s) for s in secrets], shard_id=0, epoch=0)
     quorum = validators * 2 // 3 + 1
     block_hash = b"\x42" * 32
-    prepare = compute_prepare_payload(block_hash)
+    prepare = compute_prepare_payload(block_hash, 7)
     commit = compute_commit_payload(100, block_hash, 7)
     prepare_votes = {i: bls.sign(secrets[i], prepare) for i in range(quorum)}
     commit_votes = {i: bls.sign(secrets[i], commit) for i in range(quorum)}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import rlp
 from rlp.exceptions import RLPException
 
+from consensus.scheme import BLS_SCHEME, SignatureScheme
 from consensus.signing import compute_commit_payload
 from crypto import bls
 from harmony_node.exceptions import DecodingError, InvalidSignature, ValidationError
@@ -103,7 +104,9 @@ def detect_double_sign(
     return DoubleSignEvidence(shard_id, epoch, block_number, view_id, earlier, later)
 
 
-def validate_double_sign_evidence(evidence: DoubleSignEvidence) -> tuple[bytes, ...]:
+def validate_double_sign_evidence(
+    evidence: DoubleSignEvidence, scheme: SignatureScheme = BLS_SCHEME
+) -> tuple[bytes, ...]:
     """Check evidence from its own bytes; return the key(s) that signed both votes.
 
     Raises ValidationError when the votes do not conflict and InvalidSignature when a vote's
@@ -119,6 +122,6 @@ def validate_double_sign_evidence(evidence: DoubleSignEvidence) -> tuple[bytes, 
         if len(set(vote.signer_public_keys)) != len(vote.signer_public_keys):
             raise ValidationError("a vote lists a key twice")
         payload = compute_commit_payload(evidence.block_number, vote.block_hash, evidence.view_id)
-        if not bls.fast_aggregate_verify(list(vote.signer_public_keys), payload, vote.signature):
+        if not scheme.verify_aggregate(vote.signer_public_keys, payload, vote.signature):
             raise InvalidSignature("a conflicting vote's signature does not verify")
     return offenders

@@ -15,6 +15,7 @@ Kinds and what they carry follow Harmony (reference §2.2, §2.3, §2.6):
 VIEWCHANGE also names ``new_leader`` and carries ``m2`` (the sender's signature over the M1 payload,
 or over NIL when it prepared nothing) and ``m3`` (its signature over the view id). NEWVIEW carries
 ``m3``, the certificate that a quorum moved to the view, and ``m2``, the NIL certificate or empty.
+An M1 payload is ``block hash ‖ uint64_LE(prepared view) ‖ prepare certificate``.
 
 Encoding (``encode_message``): the RLP list ``[kind, shard_id, view_id, block_number, block_hash,
 sender, payload, block, new_leader, m2, m3, signature]`` of byte strings and integers, canonical
@@ -29,7 +30,14 @@ from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from consensus.quorum import Committee
-from consensus.signing import NIL_PAYLOAD, compute_commit_payload, compute_prepare_payload, compute_viewid_payload
+from consensus.scheme import BLS_SCHEME, SignatureScheme
+from consensus.signing import (
+    M1_HEADER_SIZE,
+    NIL_PAYLOAD,
+    compute_commit_payload,
+    compute_prepare_payload,
+    compute_viewid_payload,
+)
 from crypto import bls
 from crypto.hash import keccak256
 from harmony_node.exceptions import DecodingError, InvalidSignature, ValidationError
@@ -151,27 +159,25 @@ def _validate_m1_shape(message: ConsensusMessage) -> None:
         if message.block_hash or message.block:
             raise DecodingError(f"{message.kind.name} without an M1 payload names no block")
         return
-    if len(message.payload) <= 32 + bls.SIGNATURE_SIZE:
-        raise DecodingError("M1 payload is a block hash followed by a prepare certificate")
+    if len(message.payload) <= M1_HEADER_SIZE + bls.SIGNATURE_SIZE:
+        raise DecodingError("M1 payload is a block hash, a view and a prepare certificate")
     if message.payload[:32] != message.block_hash:
         raise DecodingError("M1 payload names another block than the message")
     if not message.block:
         raise DecodingError(f"{message.kind.name} with an M1 payload carries the prepared block")
 
 
-def sign_message(secret_key: int, message: ConsensusMessage) -> ConsensusMessage:
+def sign_message(secret_key: int, message: ConsensusMessage, scheme: SignatureScheme = BLS_SCHEME) -> ConsensusMessage:
     """Add the sender's message signature (for the kinds that carry one)."""
     if message.kind not in SIGNED_KINDS:
         raise ValueError(f"{message.kind.name} messages are not signed; the vote is the signature")
-    return replace(message, signature=bls.sign(secret_key, message.compute_signing_hash()))
+    return replace(message, signature=scheme.sign(secret_key, message.compute_signing_hash()))
 
 
-def validate_message_sender(committee: Committee, message: ConsensusMessage, current_height: int) -> int:
-    """Authenticate ``message`` against ``committee``; return the sender's committee index.
+def validate_message_envelope(committee: Committee, message: ConsensusMessage, current_height: int) -> int:
+    """The cheap checks, a dictionary lookup at most: shard, height window, membership.
 
-    The cheap checks come first, so junk costs a dictionary lookup rather than a pairing:
-    shard, height window, membership; then one BLS verification (the message signature, or the
-    vote for PREPARE/COMMIT, or, for VIEWCHANGE, its M3 view-id signature and its M1/M2 signature).
+    Returns the sender's committee index. Junk from outside costs no pairing.
     """
     if message.shard_id != committee.shard_id:
         raise ValidationError(f"message for shard {message.shard_id}, committee is shard {committee.shard_id}")
@@ -180,18 +186,39 @@ def validate_message_sender(committee: Committee, message: ConsensusMessage, cur
     index = committee.index_of.get(message.sender)
     if index is None:
         raise ValidationError("sender is not in the committee")
+    return index
+
+
+def verify_message_signatures(message: ConsensusMessage, scheme: SignatureScheme = BLS_SCHEME) -> None:
+    """The expensive check: the message signature, or the vote for PREPARE/COMMIT, or, for
+    VIEWCHANGE, also its M3 view-id signature and its M1/M2 signature. InvalidSignature if not."""
     kind = message.kind
     if kind == MessageKind.PREPARE:
-        valid = bls.verify(message.sender, compute_prepare_payload(message.block_hash), message.payload)
+        payload = compute_prepare_payload(message.block_hash, message.view_id)
+        valid = scheme.verify(message.sender, payload, message.payload)
     elif kind == MessageKind.COMMIT:
         payload = compute_commit_payload(message.block_number, message.block_hash, message.view_id)
-        valid = bls.verify(message.sender, payload, message.payload)
+        valid = scheme.verify(message.sender, payload, message.payload)
     else:
-        valid = bls.verify(message.sender, message.compute_signing_hash(), message.signature)
+        valid = scheme.verify(message.sender, message.compute_signing_hash(), message.signature)
         if valid and kind == MessageKind.VIEWCHANGE:
-            valid = bls.verify(message.sender, compute_viewid_payload(message.view_id), message.m3) and bls.verify(
+            valid = scheme.verify(message.sender, compute_viewid_payload(message.view_id), message.m3) and scheme.verify(
                 message.sender, message.payload or NIL_PAYLOAD, message.m2
             )
     if not valid:
-        raise InvalidSignature(f"{kind.name} from committee member {index} does not verify")
+        raise InvalidSignature(f"{kind.name} signature does not verify")
+
+
+def validate_message_sender(
+    committee: Committee, message: ConsensusMessage, current_height: int, scheme: SignatureScheme = BLS_SCHEME
+) -> int:
+    """Authenticate ``message`` against ``committee``; return the sender's committee index.
+
+    The cheap checks (``validate_message_envelope``) come first, then the signatures.
+    """
+    index = validate_message_envelope(committee, message, current_height)
+    try:
+        verify_message_signatures(message, scheme)
+    except InvalidSignature as exc:
+        raise InvalidSignature(f"{message.kind.name} from committee member {index} does not verify") from exc
     return index

@@ -51,6 +51,10 @@ class InvalidBlock(ValidationError):
         self.reason = reason
 
 
+class ConflictingVote(HarmonyError):
+    """Signing this consensus vote would contradict one this node already signed (safety record)."""
+
+
 class KeystoreError(HarmonyError):
     """A key file could not be read or written."""
 

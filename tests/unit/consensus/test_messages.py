@@ -30,6 +30,7 @@ OUTSIDER = bls.generate_secret_key(b"\x99" * 32)
 HASH = b"\x5a" * 32
 HEIGHT, VIEW = 10, 3
 CERT = b"\x11" * 96 + b"\x0f"
+M1_VIEW = (VIEW - 1).to_bytes(8, "little")
 
 
 def _message(kind: MessageKind, signer: int = 0, secret: int | None = None) -> ConsensusMessage:
@@ -37,7 +38,7 @@ def _message(kind: MessageKind, signer: int = 0, secret: int | None = None) -> C
     sender = bls.secret_to_public(secret)
     base = ConsensusMessage(kind, 1, VIEW, HEIGHT, HASH, sender)
     if kind == MessageKind.PREPARE:
-        return replace(base, payload=bls.sign(secret, compute_prepare_payload(HASH)))
+        return replace(base, payload=bls.sign(secret, compute_prepare_payload(HASH, VIEW)))
     if kind == MessageKind.COMMIT:
         return replace(base, payload=bls.sign(secret, compute_commit_payload(HEIGHT, HASH, VIEW)))
     if kind == MessageKind.ANNOUNCE:
@@ -48,7 +49,7 @@ def _message(kind: MessageKind, signer: int = 0, secret: int | None = None) -> C
         base = replace(base, block_hash=b"", new_leader=KEYS[1], m2=bls.sign(secret, NIL_PAYLOAD),
                        m3=bls.sign(secret, compute_viewid_payload(VIEW)))
     elif kind == MessageKind.NEWVIEW:
-        base = replace(base, payload=HASH + CERT, block=b"\xc0block", m2=CERT, m3=CERT)
+        base = replace(base, payload=HASH + M1_VIEW + CERT, block=b"\xc0block", m2=CERT, m3=CERT)
     return sign_message(secret, base)
 
 
@@ -82,7 +83,7 @@ def test_impersonation_fails(kind: MessageKind) -> None:
 def test_viewchange_with_a_prepared_block() -> None:
     """M1: the payload names the prepared block, and M2 is the signature over that payload, not NIL."""
     secret = SECRETS[2]
-    payload = HASH + CERT
+    payload = HASH + M1_VIEW + CERT
     message = sign_message(secret, ConsensusMessage(
         MessageKind.VIEWCHANGE, 1, VIEW, HEIGHT, HASH, KEYS[2], payload=payload, block=b"\xc0block",
         new_leader=KEYS[1], m2=bls.sign(secret, payload), m3=bls.sign(secret, compute_viewid_payload(VIEW))))
@@ -104,7 +105,7 @@ def _shaped(kind: MessageKind, draw: st.DrawFn) -> ConsensusMessage:
         return replace(base, payload=draw(sig))
     if kind in (MessageKind.VIEWCHANGE, MessageKind.NEWVIEW):
         m1 = draw(st.booleans())
-        base = replace(base, block_hash=block_hash if m1 else b"", payload=block_hash + draw(cert) if m1 else b"",
+        base = replace(base, block_hash=block_hash if m1 else b"", payload=block_hash + M1_VIEW + draw(cert) if m1 else b"",
                        block=block if m1 else b"")
         if kind == MessageKind.VIEWCHANGE:
             base = replace(base, new_leader=draw(st.binary(min_size=48, max_size=48)), m2=draw(sig), m3=draw(sig))
@@ -158,7 +159,7 @@ def test_tampered_signed_message_fails() -> None:
         (MessageKind.VIEWCHANGE, {"block_hash": HASH}, "names no block"),
         (MessageKind.VIEWCHANGE, {"block": b"\xc0"}, "names no block"),
         (MessageKind.NEWVIEW, {"payload": HASH + b"\x11" * 96}, "prepare certificate"),
-        (MessageKind.NEWVIEW, {"payload": b"\x00" * 32 + CERT}, "another block"),
+        (MessageKind.NEWVIEW, {"payload": b"\x00" * 32 + M1_VIEW + CERT}, "another block"),
         (MessageKind.NEWVIEW, {"block": b""}, "prepared block"),
         (MessageKind.NEWVIEW, {"m3": b"\x11" * 96}, "M3 certificate"),
         (MessageKind.NEWVIEW, {"m2": b"\x11" * 96}, "M2 is empty or"),

@@ -19,6 +19,7 @@ from consensus.signing import (
     compute_prepare_payload,
     compute_viewchange_m1_payload,
     compute_viewid_payload,
+    parse_viewchange_m1_payload,
     validate_certificate,
     validate_commit_certificate,
     validate_header_commit_signature,
@@ -33,13 +34,17 @@ BLOCK_HASH = b"\xab" * 32
 
 
 def test_payload_layouts() -> None:
-    assert compute_prepare_payload(BLOCK_HASH) == BLOCK_HASH
+    assert compute_prepare_payload(BLOCK_HASH, 7) == BLOCK_HASH + bytes.fromhex("0700000000000000")
     payload = compute_commit_payload(0x0102, BLOCK_HASH, 7)
     assert payload == bytes.fromhex("0201000000000000") + BLOCK_HASH + bytes.fromhex("0700000000000000")
     assert len(payload) == 48
     assert NIL_PAYLOAD == b"\x01" and compute_viewid_payload(258) == bytes.fromhex("0201000000000000")
     cert = QuorumCertificate(b"\x11" * 96, b"\x7f")
-    assert compute_viewchange_m1_payload(BLOCK_HASH, cert) == BLOCK_HASH + b"\x11" * 96 + b"\x7f"
+    m1 = compute_viewchange_m1_payload(BLOCK_HASH, 9, cert)
+    assert m1 == BLOCK_HASH + bytes.fromhex("0900000000000000") + b"\x11" * 96 + b"\x7f"
+    assert parse_viewchange_m1_payload(m1) == (BLOCK_HASH, 9, cert)
+    with pytest.raises(DecodingError):
+        parse_viewchange_m1_payload(m1[:32 + 8 + 96])
     assert QuorumCertificate.decode(cert.encode()) == cert
     with pytest.raises(DecodingError):
         QuorumCertificate.decode(b"\x11" * 95)
@@ -114,15 +119,17 @@ def test_forged_and_malformed_votes_are_dropped() -> None:
 
 
 def test_header_carries_the_parent_commit_certificate() -> None:
+    """Block 5 began in view 2 and was committed in view 4 (after view changes); header 6 says view 5."""
     parent = make_header(number=5, view_id=2, shard_id=0, epoch=1)
-    payload = compute_commit_payload(5, parent.hash, 2)
+    payload = compute_commit_payload(5, parent.hash, 4)
     cert, _ = aggregate_votes(COMMITTEE, payload, {i: bls.sign(s, payload) for i, s in enumerate(SECRETS[:5])})
-    child = make_header(number=6, parent_hash=parent.hash, last_commit_signature=cert.signature,
+    child = make_header(number=6, parent_hash=parent.hash, view_id=5, last_commit_signature=cert.signature,
                         last_commit_bitmap=cert.bitmap)
     assert validate_header_commit_signature(COMMITTEE, parent, child) == (0, 1, 2, 3, 4)
-    with pytest.raises(InvalidSignature):
-        other_view = parent.copy(view_id=3)
-        validate_header_commit_signature(COMMITTEE, other_view, child.copy(parent_hash=other_view.hash))
+    with pytest.raises(InvalidSignature):  # a header claiming another commit view
+        validate_header_commit_signature(COMMITTEE, parent, child.copy(view_id=4))
+    with pytest.raises(ValidationError, match="does not follow"):
+        validate_header_commit_signature(COMMITTEE, parent, child.copy(view_id=2))
     with pytest.raises(ValidationError, match="does not extend"):
         validate_header_commit_signature(COMMITTEE, parent, child.copy(number=7))
     for other in (Committee(1, 1, COMMITTEE.public_keys, COMMITTEE.voting_power),
