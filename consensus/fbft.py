@@ -24,8 +24,8 @@ block is committed under its old view, so a leader who withholds a prepare certi
 and replays it after others committed another block under the view-1 certificate in view 3 can
 make honest nodes commit both (commit votes for one block from views 1 and 4 add up).
 
-Liveness: views grow with exponential timeouts; a node that sees view changes from more than a
-third of the voting power for later views joins the lowest view they agree on, so nodes scattered
+Liveness: views grow with exponential timeouts; a node that sees view changes from at least a
+third of the voting power for later views joins the highest view they all reached, so nodes scattered
 by a partition meet again; VIEWCHANGE carries the lock to everyone, and a node raises its own lock
 to any higher valid certificate it sees, so after the network heals the next honest leader's
 re-proposal is acceptable to all honest nodes.
@@ -912,10 +912,11 @@ class FbftEngine:
             self._try_new_view(state, now, actions)
 
     def _compute_catch_up_view(self, state: FbftState) -> int:
-        """The highest view that members holding more than a third of the power have moved to.
+        """The highest view that members holding at least a third of the power have moved to.
 
-        At least one honest member is there, so joining it is never premature; it is how nodes
-        split by a partition end up in one view again.
+        Faulty members hold less than a third (a quorum is more than two thirds), so at least one
+        honest member is there and joining it is never premature; it is how nodes split by a
+        partition end up in one view again.
         """
         committee = state.committee
         ahead = sorted(
@@ -924,7 +925,7 @@ class FbftEngine:
         power = 0
         for view, index in ahead:
             power += committee.voting_power[index]
-            if 3 * power > committee.total_power:
+            if 3 * power >= committee.total_power:
                 return view
         return state.view
 

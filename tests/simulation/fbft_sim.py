@@ -43,6 +43,7 @@ from consensus.fbft import (
     FbftConfig,
     FbftEngine,
     FbftState,
+    Justification,
     MessageReceived,
     PersistSafetyRecord,
     ReportEvidence,
@@ -56,7 +57,14 @@ from consensus.messages import ConsensusMessage, MessageKind, decode_message, en
 from consensus.quorum import Committee
 from consensus.safety import SafetyRecord
 from consensus.scheme import BLS_SCHEME, SignatureScheme
-from consensus.signing import QuorumCertificate, compute_commit_payload, validate_commit_certificate
+from consensus.bitmap import decode_bitmap
+from consensus.signing import (
+    NIL_PAYLOAD,
+    QuorumCertificate,
+    compute_commit_payload,
+    compute_prepare_payload,
+    validate_commit_certificate,
+)
 from crypto.hash import keccak256
 from harmony_node.exceptions import DecodingError, InvalidBlock, InvalidSignature
 
@@ -73,9 +81,14 @@ class LinearScheme:
         x = secret_key % _P
         return x.to_bytes(32, "big") + keccak256(x.to_bytes(32, "big"))[:16]
 
-    @staticmethod
-    def _x(public_key: bytes) -> int:
-        return int.from_bytes(public_key[:32], "big")
+    def __init__(self) -> None:
+        self._xs: dict[bytes, int] = {}
+
+    def _x(self, public_key: bytes) -> int:
+        x = self._xs.get(public_key)
+        if x is None:
+            x = self._xs[public_key] = int.from_bytes(public_key[:32], "big")
+        return x
 
     @staticmethod
     def _h(payload: bytes) -> int:
@@ -171,6 +184,7 @@ class Behaviour(Enum):
     DOUBLE_SIGNER = "double-signing validator"
     INVALID_PROPOSER = "invalid-block proposer"
     LYING_SYNC = "lying sync server"
+    WITHHOLDER = "withholding leader"
 
 
 @dataclass(frozen=True)
@@ -206,7 +220,7 @@ class Scenario:
 
 FAULT_KINDS = (
     "none", "lossy", "partition", "crash", "silent", "equivocator", "double_signer", "invalid_proposer",
-    "lying_sync", "mixed", "f_plus_one_down",
+    "lying_sync", "mixed", "f_plus_one_down", "withholder",
 )
 
 
@@ -230,17 +244,19 @@ def make_scenario(seed: int) -> Scenario:
     elif kind == "crash":
         crashes = tuple((i, rng.randint(0, heal_at // 2), heal_at) for i in faulty)
         scenario = replace(scenario, crashes=crashes, drop=rng.uniform(0, 0.1))
-    elif kind in ("silent", "equivocator", "double_signer", "invalid_proposer", "lying_sync"):
+    elif kind in ("silent", "equivocator", "double_signer", "invalid_proposer", "lying_sync", "withholder"):
         behaviour = Behaviour[kind.upper()]
         for i in faulty:
             behaviours[i] = behaviour
         scenario = replace(scenario, behaviours=tuple(behaviours), expect_evidence=kind == "double_signer")
+        if kind == "withholder":  # losses make view changes, where a withholding leader does its work
+            scenario = replace(scenario, drop=rng.uniform(0.05, 0.3), delay=(1, rng.randint(20, 150)))
         if kind == "lying_sync":  # somebody must fall behind and sync
             lagging = next(i for i in range(n) if i not in faulty)
             scenario = replace(scenario, partitions=((0, heal_at, frozenset({lagging})),))
     elif kind == "mixed":
         choices = [Behaviour.SILENT, Behaviour.EQUIVOCATOR, Behaviour.DOUBLE_SIGNER, Behaviour.INVALID_PROPOSER,
-                   Behaviour.LYING_SYNC]
+                   Behaviour.LYING_SYNC, Behaviour.WITHHOLDER]
         for i in faulty:
             behaviours[i] = rng.choice(choices)
         side = frozenset(rng.sample(range(n), rng.randint(1, n - 1)))
@@ -336,6 +352,10 @@ class Simulation:
         self.latest_signed: dict[bytes, tuple[int, int]] = {}
         self.evidence: list[tuple[int, bytes]] = []
         self.double_signed: set[bytes] = set()
+        self.nil_signatures: dict[bytes, bytes] = {}
+        self.lowest_honest_height = 0  # kept up to date by _on_commit
+        self.checked_certificates: set[tuple[int, bytes, int, bytes]] = set()
+        self.hidden_locks = 0
 
     # -- plumbing --
 
@@ -388,7 +408,7 @@ class Simulation:
             self.now = at
             if goal is None and at >= scenario.heal_at:
                 goal = max(self._heights()) + scenario.blocks_after_heal
-            if goal is not None and min(self._honest_heights()) >= goal:
+            if goal is not None and self.lowest_honest_height >= goal:
                 break
             node = self.nodes[index]
             if event == "crash":
@@ -402,7 +422,12 @@ class Simulation:
                 continue
             assert not isinstance(event, str)
             self.events += 1
+            if node.behaviour == Behaviour.WITHHOLDER and isinstance(event, MessageReceived):
+                if self._collect_nil(event.data) == MessageKind.COMMITTED:
+                    continue  # plays ignorant of finality, to lead the view change that follows
             state, actions = node.engine.step(node.state, event, self.now)
+            if node.behaviour == Behaviour.WITHHOLDER:
+                actions = self._hide_locks(node, state, actions)
             self._check_position(node, state)
             self._execute(node, actions)
         self._check_end(goal)
@@ -465,12 +490,17 @@ class Simulation:
         if not is_valid_block(block.data):
             self._fail(f"node {node.index} finalized invalid block {block.number}")
         committee = self.chain.get_committee(block.number)
-        try:
-            validate_commit_certificate(committee, block.number, block.hash, action.commit_view, action.certificate,
-                                        self.scheme)
-        except Exception as exc:  # noqa: BLE001 - any failure is the violation being reported
-            self._fail(f"node {node.index} finalized block {block.number} without a valid certificate: {exc}")
+        certificate = (block.number, block.hash, action.commit_view, action.certificate.encode())
+        if certificate not in self.checked_certificates:
+            try:
+                validate_commit_certificate(committee, block.number, block.hash, action.commit_view,
+                                            action.certificate, self.scheme)
+            except Exception as exc:  # noqa: BLE001 - any failure is the violation being reported
+                self._fail(f"node {node.index} finalized block {block.number} without a valid certificate: {exc}")
+            self.checked_certificates.add(certificate)
         node.chain.append((block, action.commit_view, action.certificate))
+        if self._honest(node) and block.number == self.lowest_honest_height + 1:
+            self.lowest_honest_height = min(self._honest_heights())
         if self._honest(node):
             known = self.finalized.setdefault(block.number, block.hash)
             if known != block.hash:
@@ -485,6 +515,8 @@ class Simulation:
             return
         targets = [action.leader] if isinstance(action, SendToLeader) else [
             other.key for other in self.nodes if other is not node]
+        if behaviour == Behaviour.WITHHOLDER and message.kind in (MessageKind.PREPARED, MessageKind.COMMITTED):
+            targets = [t for t in targets if self.rng.random() < 0.5]  # certificates reach only some
         if behaviour == Behaviour.EQUIVOCATOR and message.kind == MessageKind.ANNOUNCE:
             self._equivocate(node, message, targets)
             return
@@ -500,6 +532,53 @@ class Simulation:
             return
         for target in targets:
             self._send(node.index, self.by_key[target].index, action.data)
+
+    def _collect_nil(self, data: bytes) -> MessageKind:
+        """NIL view-change signatures sign a constant, so a Byzantine leader can keep and reuse them."""
+        message = decode_message(data)
+        if message.kind == MessageKind.VIEWCHANGE and not message.payload:
+            if self.scheme.verify(message.sender, NIL_PAYLOAD, message.m2):
+                self.nil_signatures[message.sender] = message.m2
+        return message.kind
+
+    def _hide_locks(self, node: SimNode, state: FbftState, actions: list[Action]) -> list[Action]:
+        """As a new leader, claim with replayed NIL signatures that nobody prepared anything, and
+        propose a fresh block instead of the locked one. Honest locks must refuse it."""
+        kinds = [a.kind for a in actions if isinstance(a, Broadcast)]
+        if MessageKind.NEWVIEW not in kinds or MessageKind.ANNOUNCE not in kinds:
+            return actions
+        newview = next(decode_message(a.data) for a in actions if isinstance(a, Broadcast) and a.kind == MessageKind.NEWVIEW)
+        if not newview.payload:
+            return actions
+        committee = state.committee
+        moved = QuorumCertificate.decode(newview.m3)
+        signers = decode_bitmap(moved.bitmap, committee.size)
+        keys = [committee.public_keys[i] for i in signers]
+        self.nil_signatures[node.key] = self.scheme.sign(node.secret, NIL_PAYLOAD)
+        if any(key not in self.nil_signatures for key in keys):
+            return actions
+        nil = self.scheme.aggregate_for_verification([self.nil_signatures[key] for key in keys])
+        forged = replace(newview, payload=b"", block=b"", block_hash=b"", m2=nil + moved.bitmap)
+        fresh = self.chain.build_block(state.tip, state.start_view, node.key, self.now, salt=3)
+        announce = ConsensusMessage(MessageKind.ANNOUNCE, 0, state.view, state.height, fresh.hash, node.key,
+                                    block=fresh.data)
+        # Rewire the Byzantine node's own engine to collect votes for the fresh block.
+        state.blocks[fresh.hash] = fresh
+        state.proposal = fresh.hash
+        state.justification = Justification(-1, b"")
+        own = committee.index_of[node.key]
+        state.prepare_votes = {own: self.scheme.sign(node.secret, compute_prepare_payload(fresh.hash, state.view))}
+        self.hidden_locks += 1
+        rewritten: list[Action] = []
+        for action in actions:
+            if isinstance(action, Broadcast) and action.kind == MessageKind.NEWVIEW:
+                action = Broadcast(encode_message(sign_message(node.secret, forged, self.scheme)), action.kind)
+            elif isinstance(action, Broadcast) and action.kind == MessageKind.ANNOUNCE:
+                action = Broadcast(encode_message(sign_message(node.secret, announce, self.scheme)), action.kind)
+            elif isinstance(action, Broadcast | SendToLeader) and action.kind == MessageKind.PREPARE:
+                continue
+            rewritten.append(action)
+        return rewritten
 
     def _equivocate(self, node: SimNode, message: ConsensusMessage, targets: list[bytes]) -> None:
         """Send every other member another block for the same height and view."""
