@@ -24,11 +24,12 @@ block is committed under its old view, so a leader who withholds a prepare certi
 and replays it after others committed another block under the view-1 certificate in view 3 can
 make honest nodes commit both (commit votes for one block from views 1 and 4 add up).
 
-Liveness: views grow with exponential timeouts; a node that sees view changes from at least a
-third of the voting power for later views joins the highest view they all reached, so nodes scattered
-by a partition meet again; VIEWCHANGE carries the lock to everyone, and a node raises its own lock
-to any higher valid certificate it sees, so after the network heals the next honest leader's
-re-proposal is acceptable to all honest nodes.
+Liveness: views grow with exponential timeouts, but a node moves past a view only once a quorum
+has reached it (otherwise it repeats its view change and waits, so no node runs ahead alone);
+a node that sees view changes from at least a third of the voting power for later views joins
+the highest view they all reached, so nodes scattered by a partition meet again. VIEWCHANGE
+carries the lock to everyone, and a node raises its own lock to any higher valid certificate it
+sees, so after the network heals the next honest leader's re-proposal is acceptable to all.
 
 Views and leaders. Height h+1 begins in view c+1, where c is the view block h was committed in,
 and the header of h+1 records that view in ``view_id`` (its parent's certificate verifies over
@@ -294,6 +295,7 @@ class FbftState:
     view_changes: dict[int, dict[int, tuple[ConsensusMessage, tuple[int, bytes] | None]]] = field(default_factory=dict)
     latest_view_change: dict[int, int] = field(default_factory=dict)
     checked_m1: set[tuple[bytes, int]] = field(default_factory=set)
+    own_view_changes: list[bytes] = field(default_factory=list)
     pending: list[ConsensusMessage] = field(default_factory=list)
     last_sync_request: int = -(2**62)
 
@@ -405,6 +407,14 @@ class FbftEngine:
             if state.phase == Phase.ANNOUNCE and not state.proposal and self._is_leader(state, state.view):
                 self._propose(state, now, actions)
             return
+        if state.phase == Phase.VIEW_CHANGE and state.own_view_changes:
+            moved = [index for index, view in state.latest_view_change.items() if view >= state.view]
+            if not is_quorum(state.committee, moved):
+                # Alone (with less than a quorum) in this view: moving on would only run ahead of the
+                # others, who then never catch up. Repeat the view change (it may have been lost) and wait.
+                actions.extend(Broadcast(data, MessageKind.VIEWCHANGE) for data in state.own_view_changes)
+                actions.append(SetTimer(now + self._view_timeout(state), TimerKind.VIEW, state.height, state.view))
+                return
         self._start_view_change(state, self.compute_next_leader_view(state.view), now, actions)
 
     # -- message dispatch --
@@ -830,6 +840,7 @@ class FbftEngine:
         state.commit_votes = {}
         state.bad_voters = set()
         state.prepared_sent = state.committed_sent = False
+        state.own_view_changes = []
         for old in [v for v in state.view_changes if v < view]:
             del state.view_changes[old]
         self._arm_view(state, now, actions)
@@ -867,7 +878,9 @@ class FbftEngine:
         state.record = record
         actions.append(PersistSafetyRecord(record))
         for index, message in messages:
-            actions.append(Broadcast(encode_message(message), message.kind))
+            data = encode_message(message)
+            state.own_view_changes.append(data)
+            actions.append(Broadcast(data, message.kind))
             m1_info = (lock.view, lock.block_hash) if lock is not None else None
             state.view_changes.setdefault(view, {})[index] = (message, m1_info)
             state.latest_view_change[index] = view
