@@ -58,7 +58,7 @@ class BlsScheme:
         return self.verify_aggregate((public_key,), payload, signature)
 
     def aggregate_for_verification(self, signatures: Sequence[bytes]) -> bytes:
-        return bls.get_public_key_cache().backend.aggregate_signatures(signatures)
+        return bls.get_public_key_cache().backend.aggregate_signatures_unchecked(signatures)
 
     def verify_aggregate(self, public_keys: Sequence[bytes], payload: bytes, signature: bytes) -> bool:
         cache = bls.get_public_key_cache()

@@ -59,6 +59,15 @@ class BLSBackend(Protocol):
         """The sum of ``signatures``; InvalidSignature if the list is empty or one is malformed."""
         ...
 
+    def aggregate_signatures_unchecked(self, signatures: Sequence[bytes]) -> bytes:
+        """The sum of ``signatures`` without checking each one's subgroup membership.
+
+        Only for a sum that is verified next (FastAggregateVerify decodes it with the subgroup
+        check): a vote outside the subgroup then fails the verification instead of being caught
+        here. InvalidSignature if the list is empty or one is not a point on the curve.
+        """
+        ...
+
     def aggregate_public_keys(self, public_keys: Sequence[bytes]) -> bytes:
         """The sum of ``public_keys``; InvalidKey if the list is empty or one is invalid."""
         ...

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bls_points import non_subgroup_signature
 from consensus.bitmap import compute_bitmap_length, encode_bitmap
 from consensus.quorum import Committee
 from consensus.signing import (
@@ -116,6 +117,16 @@ def test_forged_and_malformed_votes_are_dropped() -> None:
     cert, rejected = aggregate_votes(COMMITTEE, payload, votes)
     assert rejected == (3, 6)
     assert validate_certificate(COMMITTEE, payload, cert) == (0, 1, 2, 4, 5)
+
+
+def test_a_vote_outside_the_subgroup_is_dropped() -> None:
+    """Votes are summed without per-vote subgroup checks; the sum's verification catches this one."""
+    payload = compute_commit_payload(5, BLOCK_HASH, 2)
+    votes = dict(_votes())
+    votes[2] = non_subgroup_signature()
+    cert, rejected = aggregate_votes(COMMITTEE, payload, votes)
+    assert rejected == (2,)
+    assert validate_certificate(COMMITTEE, payload, cert) == (0, 1, 3, 4, 5, 6)
 
 
 def test_header_carries_the_parent_commit_certificate() -> None:

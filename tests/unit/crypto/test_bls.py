@@ -17,6 +17,7 @@ from py_ecc.optimized_bls12_381 import FQ, FQ2, b, b2, curve_order, field_modulu
 
 from crypto import bls
 from crypto.bls import get_backend
+from bls_points import is_square as _is_square, non_subgroup_public_key, non_subgroup_signature
 from crypto.bls.backend import BLSBackend
 from harmony_node.exceptions import InvalidKey, InvalidSignature
 
@@ -29,49 +30,6 @@ MESSAGE = b"\x11" * 32
 COMPRESSED = 0x80  # the c flag: compressed encoding
 INFINITY = 0x40  # the b flag: point at infinity
 SORT = 0x20  # the a flag: which of the two y values
-
-
-def _is_square(value: int) -> bool:
-    return pow(value, (field_modulus - 1) // 2, field_modulus) == 1
-
-
-def _g1_x_values() -> Iterator[int]:
-    """x coordinates with an on-curve point (y² = x³ + 4), smallest first."""
-    x = 1
-    while True:
-        if _is_square((x**3 + 4) % field_modulus):
-            yield x
-        x += 1
-
-
-@cache
-def non_subgroup_public_key() -> bytes:
-    """A G1 point on the curve whose order is not r, serialized without clearing the cofactor."""
-    for x in _g1_x_values():
-        y = pow((x**3 + 4) % field_modulus, (field_modulus + 1) // 4, field_modulus)  # p ≡ 3 mod 4
-        point = (FQ(x), FQ(y), FQ(1))
-        if not is_inf(multiply(point, curve_order)):
-            if not is_on_curve(point, b):
-                raise AssertionError("constructed G1 point is not on the curve")
-            return int(compress_G1(point)).to_bytes(48, "big")
-    raise AssertionError("unreachable: the x loop is infinite")
-
-
-@cache
-def non_subgroup_signature() -> bytes:
-    """A G2 point on the twist whose order is not r, serialized without clearing the cofactor."""
-    x0 = 1
-    while True:
-        x = FQ2([x0, 1])
-        y = modular_squareroot_in_FQ2(x**3 + b2)
-        if y is not None:
-            point = (x, y, FQ2.one())
-            if not is_inf(multiply(point, curve_order)):
-                if not is_on_curve(point, b2):
-                    raise AssertionError("constructed G2 point is not on the twist")
-                z1, z2 = compress_G2(point)
-                return int(z1).to_bytes(48, "big") + int(z2).to_bytes(48, "big")
-        x0 += 1
 
 
 def _public_key_x_off_curve() -> bytes:
@@ -220,6 +178,21 @@ def test_bad_signatures_are_rejected(backend: BLSBackend, kind: str) -> None:
     assert not backend.fast_aggregate_verify_loaded([backend.load_public_key(public_keys[0])], MESSAGE, bad)
     with pytest.raises(InvalidSignature):
         backend.aggregate_signatures([signatures[0], bad])
+    if kind == "outside subgroup" and backend is BLST:  # a curve point: only the sum's verification fails
+        unchecked = backend.aggregate_signatures_unchecked([signatures[0], bad])
+        assert not backend.fast_aggregate_verify(public_keys[:1], MESSAGE, unchecked)
+    else:  # py_ecc checks everything anyway
+        with pytest.raises(InvalidSignature):
+            backend.aggregate_signatures_unchecked([signatures[0], bad])
+
+
+@BACKENDS
+def test_unchecked_aggregation_matches_the_checked_one(backend: BLSBackend) -> None:
+    public_keys, signatures, aggregate, _ = reference_material()
+    assert backend.aggregate_signatures_unchecked(signatures) == aggregate
+    assert backend.aggregate_signatures_unchecked([signatures[0], bls.IDENTITY_SIGNATURE]) == signatures[0]
+    with pytest.raises(InvalidSignature):
+        backend.aggregate_signatures_unchecked([])
 
 
 @BACKENDS
