@@ -1,0 +1,152 @@
+"""One shard's finalized chain: open from disk, build, execute and import blocks.
+
+The import pipeline for a block N with its commit certificate:
+1. it must extend the head (finalized blocks are never replaced: there are no forks to choose);
+2. its certificate must carry a quorum of N's committee over ``commit_payload(N, hash, view)``,
+   and for N > 1 its header must carry the parent's commit certificate (header N+1 rule);
+3. execute it on the head's state (``process_block`` checks every root);
+4. write state nodes, block, receipts, certificate, tx index and the new head in one atomic,
+   synced batch.
+
+A block that consensus validated before voting is executed once: the result waits in a small
+cache keyed by block hash until the block is committed. Any failure leaves disk and head as they
+were.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from consensus.quorum import Committee
+from consensus.signing import validate_commit_certificate, validate_header_commit_signature
+from harmony_node.chain.block_processing import BuiltBlock, build_block, process_block
+from harmony_node.chain.chain_store import ChainStore, CommitRecord
+from harmony_node.chain.config import ChainConfig
+from harmony_node.chain.execution import ExecutionResult
+from harmony_node.chain.genesis import Genesis, build_genesis_block
+from harmony_node.db.store import KeyValueStore, WriteBatch
+from harmony_node.exceptions import DatabaseError, InvalidBlock, ValidationError
+from harmony_node.state.state_db import StateDB
+from harmony_node.state.trie import NodeCache
+from harmony_node.types.block import Block
+from harmony_node.types.header import Header
+from harmony_node.types.transaction import Transaction
+
+CommitteeSource = Callable[[int], Committee]
+"""The committee that signs block ``number`` (from genesis now; from the beacon's elections later)."""
+
+_EXECUTED_CACHE_SIZE = 8
+
+
+class GenesisMismatch(DatabaseError):
+    """The data directory holds another network's chain."""
+
+
+class Blockchain:
+    """The finalized chain of one shard, persisted in ``store``."""
+
+    def __init__(self, store: KeyValueStore, config: ChainConfig, get_committee: CommitteeSource) -> None:
+        self.store = store
+        self.chain_store = ChainStore(store)
+        self.config = config
+        self.get_committee = get_committee
+        self.node_cache = NodeCache()
+        self._executed: OrderedDict[bytes, tuple[ExecutionResult, WriteBatch]] = OrderedDict()
+        head = self.chain_store.get_head()
+        if head is None:
+            raise DatabaseError("the chain store is empty: open it with Blockchain.open")
+        self._set_head(self.chain_store.get_block(head[1]).header)
+
+    @classmethod
+    def open(
+        cls, store: KeyValueStore, genesis: Genesis, shard_id: int, get_committee: CommitteeSource
+    ) -> Blockchain:
+        """Open the chain in ``store``, writing block 0 first if the store is new."""
+        chain_store = ChainStore(store)
+        batch = WriteBatch()
+        block = build_genesis_block(genesis, shard_id, store, batch)
+        known = chain_store.get_genesis_hash()
+        if known is None:
+            chain_store.add_block(batch, block, (), None)
+            store.write(batch, sync=True)
+        elif known != block.header.hash:
+            raise GenesisMismatch(
+                f"this data directory holds a chain with genesis {known.hex()}, not {block.header.hash.hex()}"
+            )
+        return cls(store, genesis.config, get_committee)
+
+    def _set_head(self, header: Header) -> None:
+        self.head = header
+        self.head_commit = None if header.number == 0 else self.chain_store.get_commit(header.number)
+
+    @property
+    def shard_id(self) -> int:
+        return int(self.head.shard_id)
+
+    def get_state(self, root: bytes | None = None) -> StateDB:
+        """Accounts at ``root`` (default: the head's state)."""
+        return StateDB(self.store, self.head.state_root if root is None else root, self.node_cache)
+
+    def build_block(
+        self, candidates: Sequence[Transaction], *, timestamp: int, view_id: int, coinbase: bytes = bytes(20)
+    ) -> BuiltBlock:
+        """A block on the head from ``candidates`` (skipping the ones the rules reject)."""
+        commit = self.head_commit
+        batch = WriteBatch()
+        built = build_block(self.get_state(), self.head, candidates, self.config, batch, timestamp=timestamp,
+                            coinbase=coinbase, view_id=view_id)
+        if commit is not None:  # header N+1 carries block N's commit certificate
+            header = built.block.header.copy(last_commit_signature=commit.certificate.signature,
+                                             last_commit_bitmap=commit.certificate.bitmap)
+            built = BuiltBlock(built.block.copy(header=header), built.result, built.rejected)
+        self._remember(built.block.header.hash, built.result, batch)
+        return built
+
+    def execute_block(self, block: Block, now: int | None = None) -> ExecutionResult:
+        """Validate ``block`` as the head's child and execute it (nothing is written to disk).
+
+        Also checks the parent's commit certificate in the header. InvalidBlock if a rule breaks.
+        """
+        header = block.header
+        if header.parent_hash != self.head.hash or header.number != self.head.number + 1:
+            raise InvalidBlock(f"block {header.number} does not extend the head {self.head.number}")
+        if header.number > 1:
+            try:
+                validate_header_commit_signature(self.get_committee(self.head.number), self.head, header)
+            except ValidationError as exc:
+                raise InvalidBlock(f"parent commit signature: {exc}") from exc
+        cached = self._executed.get(header.hash)
+        if cached is not None:
+            return cached[0]
+        batch = WriteBatch()
+        result = process_block(self.get_state(), self.head, block, self.config, batch, now)
+        self._remember(header.hash, result, batch)
+        return result
+
+    def _remember(self, block_hash: bytes, result: ExecutionResult, batch: WriteBatch) -> None:
+        self._executed[block_hash] = (result, batch)
+        while len(self._executed) > _EXECUTED_CACHE_SIZE:
+            self._executed.popitem(last=False)
+
+    def import_block(self, block: Block, commit: CommitRecord, now: int | None = None) -> None:
+        """Finalize ``block`` (committed with ``commit``) as the new head, atomically on disk."""
+        header = block.header
+        try:
+            validate_commit_certificate(self.get_committee(header.number), header.number, header.hash,
+                                        commit.view, commit.certificate)
+        except ValidationError as exc:
+            raise InvalidBlock(f"commit certificate: {exc}") from exc
+        result = self.execute_block(block, now)
+        _, batch = self._executed.pop(header.hash)
+        eth_hashes = tuple((tx.eth_hash,) if tx.is_eth_compatible else () for tx in block.transactions)
+        self.chain_store.add_block(batch, block, result.receipts, commit, eth_hashes)
+        self.store.write(batch, sync=True)
+        self._executed.clear()  # every other cached result was built on the old head
+        self._set_head(header)
+
+    def get_block_by_number(self, number: int) -> Block:
+        return self.chain_store.get_block_by_number(number)
+
+    def get_commit(self, number: int) -> CommitRecord:
+        return self.chain_store.get_commit(number)

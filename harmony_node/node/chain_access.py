@@ -1,0 +1,74 @@
+"""The chain as the consensus engine sees it (``consensus.fbft.ChainAccess``), over the real chain.
+
+Consensus proposes, validates and finalizes block *bytes*; this adapter turns them into chain
+operations: a leader's block is built from the transaction pool on the head, a proposal is
+decoded and executed on the head before this node votes for it, and the committee of a height
+comes from the chain. Finalizing (``CommitBlock``) is the node's job: it calls
+``Blockchain.import_block``, which reuses the execution done here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+
+from consensus.fbft import BlockProposal, ChainTip
+from consensus.quorum import Committee
+from consensus.signing import QuorumCertificate
+from harmony_node.chain.blockchain import Blockchain
+from harmony_node.exceptions import InvalidBlock
+from harmony_node.types.block import Block, decode_block, encode_block
+from harmony_node.types.transaction import Transaction
+
+TransactionSource = Callable[[], Sequence[Transaction]]
+"""The candidates for the next block, best first (the pool's executable transactions)."""
+
+
+def get_bls_address(public_key: bytes) -> bytes:
+    """Harmony's ``PublicKey.GetAddress()``: the header coinbase of a block a BLS key proposed."""
+    return hashlib.sha256(public_key).digest()[:20]
+
+
+def to_proposal(block: Block, data: bytes | None = None) -> BlockProposal:
+    header = block.header
+    last_commit = None
+    if header.number > 1:
+        last_commit = QuorumCertificate(header.last_commit_signature, header.last_commit_bitmap)
+    return BlockProposal(header.number, header.hash, header.parent_hash, header.view_id, last_commit,
+                         encode_block(block) if data is None else data)
+
+
+class NodeChainAccess:
+    """``ChainAccess`` for one shard's ``Blockchain``; ``now`` is in milliseconds, like consensus time."""
+
+    def __init__(
+        self, chain: Blockchain, get_transactions: TransactionSource, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.chain = chain
+        self.get_transactions = get_transactions
+        self.clock = clock
+
+    def get_committee(self, number: int) -> Committee:
+        return self.chain.get_committee(number)
+
+    def _require_head(self, tip: ChainTip) -> None:
+        head = self.chain.head
+        if (tip.number, tip.hash) != (head.number, head.hash):
+            raise InvalidBlock(f"consensus is on block {tip.number}, the chain's head is {head.number}")
+
+    def build_block(self, tip: ChainTip, view_id: int, leader: bytes, now: int) -> BlockProposal:
+        self._require_head(tip)
+        # Seconds in the header; never before the parent, even if this clock is behind its leader's.
+        timestamp = max(now // 1000, self.chain.head.timestamp)
+        built = self.chain.build_block(self.get_transactions(), timestamp=timestamp, view_id=view_id,
+                                       coinbase=get_bls_address(leader))
+        return to_proposal(built.block)
+
+    def decode_block(self, data: bytes) -> BlockProposal:
+        return to_proposal(decode_block(data), data)
+
+    def validate_block(self, tip: ChainTip, block: BlockProposal) -> None:
+        self._require_head(tip)
+        # A proposal is checked against the local clock too: a leader cannot date a block far ahead.
+        self.chain.execute_block(decode_block(block.data), now=int(self.clock()))
