@@ -129,8 +129,14 @@ class Blockchain:
         while len(self._executed) > _EXECUTED_CACHE_SIZE:
             self._executed.popitem(last=False)
 
-    def import_block(self, block: Block, commit: CommitRecord, now: int | None = None) -> None:
-        """Finalize ``block`` (committed with ``commit``) as the new head, atomically on disk."""
+    def import_block(self, block: Block, commit: CommitRecord, now: int | None = None, durable: bool = True) -> None:
+        """Finalize ``block`` (committed with ``commit``) as the new head, atomically on disk.
+
+        ``durable`` waits for the disk (fsync). A killed process loses nothing either way (the write
+        is in the OS once this returns); only a machine crash can drop the newest unsynced blocks,
+        and the store then reopens at an older, complete head. Sync passes False: a block fetched
+        from peers is cheap to fetch again, and the fsync would cost half of its import time.
+        """
         header = block.header
         try:
             validate_commit_certificate(self.get_committee(header.number), header.number, header.hash,
@@ -141,7 +147,7 @@ class Blockchain:
         _, batch = self._executed.pop(header.hash)
         eth_hashes = tuple((tx.eth_hash,) if tx.is_eth_compatible else () for tx in block.transactions)
         self.chain_store.add_block(batch, block, result.receipts, commit, eth_hashes)
-        self.store.write(batch, sync=True)
+        self.store.write(batch, sync=durable)
         self._executed.clear()  # every other cached result was built on the old head
         self._set_head(header)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from consensus.fbft import BlockProposal, ChainTip
@@ -20,6 +21,8 @@ from harmony_node.chain.blockchain import Blockchain
 from harmony_node.exceptions import InvalidBlock
 from harmony_node.types.block import Block, decode_block, encode_block
 from harmony_node.types.transaction import Transaction
+
+_DECODED_CACHE_SIZE = 8
 
 TransactionSource = Callable[[], Sequence[Transaction]]
 """The candidates for the next block, best first (the pool's executable transactions)."""
@@ -48,6 +51,18 @@ class NodeChainAccess:
         self.chain = chain
         self.get_transactions = get_transactions
         self.clock = clock
+        self._decoded: OrderedDict[bytes, Block] = OrderedDict()
+
+    def get_block(self, data: bytes) -> Block:
+        """``data`` decoded, remembered for a few blocks: consensus hands the same bytes over up to
+        three times (proposal, validation, commit), and decoding is a third of a synced block's cost."""
+        block = self._decoded.get(data)
+        if block is None:
+            block = decode_block(data)
+            self._decoded[data] = block
+            if len(self._decoded) > _DECODED_CACHE_SIZE:
+                self._decoded.popitem(last=False)
+        return block
 
     def get_committee(self, number: int) -> Committee:
         return self.chain.get_committee(number)
@@ -66,9 +81,9 @@ class NodeChainAccess:
         return to_proposal(built.block)
 
     def decode_block(self, data: bytes) -> BlockProposal:
-        return to_proposal(decode_block(data), data)
+        return to_proposal(self.get_block(data), data)
 
     def validate_block(self, tip: ChainTip, block: BlockProposal) -> None:
         self._require_head(tip)
         # A proposal is checked against the local clock too: a leader cannot date a block far ahead.
-        self.chain.execute_block(decode_block(block.data), now=int(self.clock()))
+        self.chain.execute_block(self.get_block(block.data), now=int(self.clock()))

@@ -17,18 +17,21 @@ from collections.abc import Callable
 
 from consensus.fbft import (
     Action,
+    BlocksSynced,
     ChainTip,
     CommitBlock,
     Event,
     FbftEngine,
     FbftState,
     PersistSafetyRecord,
+    Rejected,
 )
 from consensus.safety import SafetyRecord
 from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.chain_store import CommitRecord
 from harmony_node.exceptions import DatabaseError, DecodingError
-from harmony_node.types.block import Block, decode_block
+from harmony_node.node.chain_access import NodeChainAccess
+from harmony_node.types.block import Block
 
 OnCommit = Callable[[Block], None]
 
@@ -43,9 +46,10 @@ def get_chain_tip(chain: Blockchain) -> ChainTip:
 class ConsensusDriver:
     """One node's consensus: engine state plus the chain it finalizes into."""
 
-    def __init__(self, engine: FbftEngine, chain: Blockchain, on_commit: OnCommit | None = None) -> None:
+    def __init__(self, engine: FbftEngine, access: NodeChainAccess, on_commit: OnCommit | None = None) -> None:
         self.engine = engine
-        self.chain = chain
+        self.access = access
+        self.chain = access.chain
         self.on_commit = on_commit
         self.state: FbftState | None = None
 
@@ -61,22 +65,32 @@ class ConsensusDriver:
     def start(self, now: int) -> list[Action]:
         """(Re)start on the chain's head with the persisted safety record."""
         self.state, actions = self.engine.start(get_chain_tip(self.chain), self._load_record(), now)
-        return self._carry_out(actions)
+        return self._carry_out(actions, durable=True)
 
     def handle(self, event: Event, now: int) -> list[Action]:
         if self.state is None:
             raise RuntimeError("start the driver before handling events")
+        if isinstance(event, BlocksSynced) and len(event.blocks) > 1:
+            # One block per step: the engine validates a synced block on the chain's head, so the
+            # previous one must be imported (by ``_carry_out``) before the next is looked at.
+            outgoing: list[Action] = []
+            for item in event.blocks:
+                actions = self.handle(BlocksSynced((item,)), now)
+                outgoing.extend(actions)
+                if any(isinstance(action, Rejected) for action in actions):  # the rest cannot follow it
+                    break
+            return outgoing
         self.state, actions = self.engine.step(self.state, event, now)
-        return self._carry_out(actions)
+        return self._carry_out(actions, durable=not isinstance(event, BlocksSynced))
 
-    def _carry_out(self, actions: list[Action]) -> list[Action]:
+    def _carry_out(self, actions: list[Action], durable: bool) -> list[Action]:
         outgoing: list[Action] = []
         for action in actions:
             if isinstance(action, PersistSafetyRecord):
                 self.chain.chain_store.put_safety_record(self.chain.shard_id, action.record.encode())
             elif isinstance(action, CommitBlock):
-                block = decode_block(action.block.data)
-                self.chain.import_block(block, CommitRecord(action.commit_view, action.certificate))
+                block = self.access.get_block(action.block.data)
+                self.chain.import_block(block, CommitRecord(action.commit_view, action.certificate), durable=durable)
                 if self.on_commit is not None:
                     self.on_commit(block)
             else:

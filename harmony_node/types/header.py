@@ -18,6 +18,7 @@ on a localnet. Any other tag, or the untagged legacy (v0) form, is a decoding er
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import rlp
@@ -92,9 +93,9 @@ class Header(rlp.Serializable):
         header: Header = super().deserialize(unwrap_tagged(HEADER_TAG, serial), **extra_kwargs)
         return header
 
-    @property
+    @cached_property
     def hash(self) -> bytes:
-        """The block hash: keccak256 of the tagged RLP encoding."""
+        """The block hash: keccak256 of the tagged RLP encoding (headers are immutable: computed once)."""
         return keccak256(encode_header(self))
 
 

@@ -60,7 +60,7 @@ class Network:
         store = LevelDBStore(self.paths[index])
         chain = open_chain(store)
         access = NodeChainAccess(chain, lambda: self._get_transactions(chain), clock=lambda: self.now / 1000)
-        driver = ConsensusDriver(FbftEngine(CONFIG, access, [BLS_SECRETS[index]]), chain)
+        driver = ConsensusDriver(FbftEngine(CONFIG, access, [BLS_SECRETS[index]]), access)
         self.stores[index], self.drivers[index] = store, driver
         self.dispatch(index, driver.start(self.now))
 
