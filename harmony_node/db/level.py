@@ -19,10 +19,15 @@ _PLYVEL_ERRORS = (plyvel.Error, RuntimeError)
 
 
 class LevelDBStore(KeyValueStore):
-    """A LevelDB database directory at ``path``, created if missing. Usable as a context manager."""
+    """A LevelDB database directory at ``path``, created (with its parents) if missing. Usable as a
+    context manager."""
 
     def __init__(self, path: str | Path) -> None:
         self._path = str(path)
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create the directory for LevelDB at {self._path}: {exc}") from exc
         try:
             self._db: plyvel.DB | None = plyvel.DB(self._path, create_if_missing=True)
         except plyvel.IOError as exc:

@@ -8,6 +8,7 @@ before voting, safety records and blocks on disk, and a restart from the data di
 from __future__ import annotations
 
 import heapq
+from dataclasses import replace
 import itertools
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from consensus.fbft import (
     FbftConfig,
     FbftEngine,
     MessageReceived,
+    Rejected,
     RequestSync,
     SendToLeader,
     SetTimer,
@@ -117,6 +119,29 @@ def test_four_nodes_finalize_the_same_blocks_and_a_restarted_node_rejoins(tmp_pa
     network.run_until(12)
     drivers = [d for d in network.drivers if d is not None]
     assert len({d.chain.get_block_by_number(12).header.hash for d in drivers}) == 1
-    for store in network.stores:
-        if store is not None:
-            store.close()
+    for open_store in network.stores:
+        if open_store is not None:
+            open_store.close()
+
+
+def test_sync_imports_a_verified_batch_and_stops_at_a_forged_block(tmp_path: Path) -> None:
+    network = Network(tmp_path / "net")
+    network.run_until(5)
+    source = network.drivers[0]
+    assert source is not None
+    good = get_synced_blocks(source.chain, 1)
+    with LevelDBStore(tmp_path / "fresh") as store:
+        chain = open_chain(store)
+        access = NodeChainAccess(chain, list, clock=lambda: network.now / 1000)
+        follower = ConsensusDriver(FbftEngine(CONFIG, access, []), access)
+        follower.start(network.now)
+        # Block 3 comes with block 2's certificate: everything up to block 2 is imported, nothing after.
+        forged = (*good[:2], replace(good[2], certificate=good[1].certificate), *good[3:])
+        actions = follower.handle(BlocksSynced(forged), network.now)
+        assert chain.head.number == 2
+        assert any(isinstance(a, Rejected) and "sync" in a.reason for a in actions)
+        follower.handle(BlocksSynced(good), network.now)
+        assert chain.head.hash == source.chain.head.hash
+    for open_store in network.stores:
+        if open_store is not None:
+            open_store.close()
