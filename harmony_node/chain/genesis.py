@@ -8,11 +8,16 @@ File format (``localnet_genesis.json`` beside this module is the default localne
                  "block_gas_limit": 30000000, "min_gas_price": "100000000000"},
       "timestamp": 1561734000,
       "extra_data": "text",
-      "alloc": {"one1... or 0x...": "<balance in atto, decimal string or integer>"}
+      "alloc": {"one1... or 0x...": "<balance in atto, decimal string or integer>"},
+      "committees": {"0": ["0x<48-byte BLS public key>", ...], ...}
     }
 
 Every shard starts with the same ``alloc`` (DESIGN.md §4: the localnet account is funded on every
 shard). Amounts are integers in atto (1 ONE = 10**18 atto); strings avoid JSON float rounding.
+
+``committees`` names the BLS keys that sign each shard's blocks until the first election (Harmony's
+genesis shard state). A shard's committee is written into its block 0 (header ``shard_state``), so
+two files that differ only in committees still give different chains.
 """
 
 from __future__ import annotations
@@ -23,10 +28,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import rlp
+
+from crypto import bls
 from crypto.address import parse_address
 from harmony_node.chain.config import ChainConfig
 from harmony_node.db.store import KeyValueStore, WriteBatch
-from harmony_node.exceptions import HarmonyError, ValidationError
+from harmony_node.exceptions import HarmonyError, InvalidKey, ValidationError
 from harmony_node.state.account import Account
 from harmony_node.state.state_db import StateDB
 from harmony_node.types.block import Block
@@ -50,6 +58,11 @@ class Genesis:
     extra_data: bytes
     alloc: tuple[tuple[bytes, int], ...]
     """(address, balance in atto), sorted by address so the order in the file does not matter."""
+    committees: tuple[tuple[bytes, ...], ...] = ()
+    """Per shard, the BLS public keys of its first committee (empty: none configured)."""
+
+    def get_committee_keys(self, shard_id: int) -> tuple[bytes, ...]:
+        return self.committees[shard_id] if shard_id < len(self.committees) else ()
 
 
 def _to_int(value: Any, what: str) -> int:
@@ -117,7 +130,36 @@ def parse_genesis(text: str | bytes) -> Genesis:
         timestamp=_get_int(doc, "timestamp", 0),
         extra_data=extra.encode(),
         alloc=tuple(sorted(balances.items())),
+        committees=_parse_committees(doc.get("committees", {}), config.num_shards),
     )
+
+
+def _parse_committees(raw: object, num_shards: int) -> tuple[tuple[bytes, ...], ...]:
+    if not isinstance(raw, dict):
+        raise InvalidGenesis("field 'committees' must be an object of shard -> list of BLS public keys")
+    committees: list[tuple[bytes, ...]] = [()] * num_shards
+    seen: set[bytes] = set()
+    for shard_text, keys in raw.items():
+        if not shard_text.isdigit() or int(shard_text) >= num_shards:
+            raise InvalidGenesis(f"committees: {shard_text!r} is not a shard of this network")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise InvalidGenesis(f"committee of shard {shard_text} must be a list of hex strings")
+        parsed = []
+        for text in keys:
+            try:
+                key = bytes.fromhex(text.removeprefix("0x"))
+            except ValueError as exc:
+                raise InvalidGenesis(f"committee of shard {shard_text}: {text!r} is not hex") from exc
+            try:
+                bls.get_public_key_cache().get_point(key)
+            except InvalidKey as exc:
+                raise InvalidGenesis(f"committee of shard {shard_text}: {text!r}: {exc}") from exc
+            if key in seen:
+                raise InvalidGenesis(f"committees list BLS key {text} twice")
+            seen.add(key)
+            parsed.append(key)
+        committees[int(shard_text)] = tuple(parsed)
+    return tuple(committees) if any(committees) else ()
 
 
 def load_genesis(path: str | Path) -> Genesis:
@@ -156,5 +198,6 @@ def build_genesis_block(
         timestamp=genesis.timestamp,
         extra_data=genesis.extra_data,
         shard_id=shard_id,
+        shard_state=rlp.encode(list(genesis.get_committee_keys(shard_id))) if genesis.committees else b"",
     )
     return Block(header=header, transactions=[], staking_transactions=[], uncles=[], incoming_receipts=[])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from crypto import bls
 from crypto.address import from_bech32
 from harmony_node.chain.genesis import (
     InvalidGenesis,
@@ -80,3 +81,39 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_unknown_shard_is_rejected() -> None:
     with pytest.raises(InvalidGenesis, match="does not exist"):
         build_genesis_block(get_localnet_genesis(), 3, MemoryStore(), WriteBatch())
+
+
+def test_committees_are_parsed_and_change_block_zero() -> None:
+    keys = [bls.secret_to_public(bls.generate_secret_key(bytes([i]) * 32)) for i in (1, 2, 3)]
+    doc = {"alloc": {}, "config": {"num_shards": 2}, "committees": {"0": ["0x" + keys[0].hex(), keys[1].hex()],
+                                                                     "1": ["0x" + keys[2].hex()]}}
+    genesis = parse_genesis(json.dumps(doc))
+    assert genesis.get_committee_keys(0) == (keys[0], keys[1]) and genesis.get_committee_keys(1) == (keys[2],)
+    plain = parse_genesis(json.dumps({"alloc": {}, "config": {"num_shards": 2}}))
+    assert plain.committees == () and plain.get_committee_keys(0) == ()
+    with_committee = build_genesis_block(genesis, 0, MemoryStore(), WriteBatch()).header
+    without = build_genesis_block(plain, 0, MemoryStore(), WriteBatch()).header
+    assert with_committee.hash != without.hash
+
+
+@pytest.mark.parametrize(
+    ("committees", "reason"),
+    [
+        ({"5": []}, "not a shard"),
+        ({"x": []}, "not a shard"),
+        ({"0": "abc"}, "list of hex"),
+        ({"0": ["zz"]}, "not hex"),
+        ({"0": ["0x" + "11" * 47]}, "48 bytes"),
+        ({"0": ["0x" + "c0" + "00" * 47]}, "identity"),
+        ([], "must be an object"),
+    ],
+)
+def test_bad_committees_are_refused(committees: object, reason: str) -> None:
+    with pytest.raises(InvalidGenesis, match=reason):
+        parse_genesis(json.dumps({"alloc": {}, "committees": committees}))
+
+
+def test_a_key_in_two_committees_is_refused() -> None:
+    key = bls.secret_to_public(bls.generate_secret_key(b"\x07" * 32)).hex()
+    with pytest.raises(InvalidGenesis, match="twice"):
+        parse_genesis(json.dumps({"alloc": {}, "committees": {"0": [key], "1": [key]}}))
