@@ -1,9 +1,8 @@
 """Structured logs: one JSON object per line (or plain text), on stderr.
 
 Fields passed with ``extra=`` become keys of the object, so ``log.info("block finalized",
-extra={"number": 12, "hash": "0x.."})`` is searchable without parsing prose. libp2p's logger does
-not propagate and has no handler of its own (building-blocks-performance §7), so it gets ours,
-else its warnings (dropped messages, rate limits) would vanish.
+extra={"number": 12, "hash": "0x.."})`` is searchable without parsing prose. libp2p's warnings reach
+these handlers through ``harmony_node.p2p`` (see ``p2p.libp2p_tuning.route_libp2p_logs``).
 """
 
 from __future__ import annotations
@@ -47,7 +46,3 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: TextIO | N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    libp2p = logging.getLogger("libp2p")
-    libp2p.handlers[:] = [handler]
-    libp2p.propagate = False  # as libp2p sets it on import; else each line would print twice
-    libp2p.setLevel(max(logging.WARNING, root.level))  # its INFO/DEBUG output is per message

@@ -7,9 +7,11 @@ import json
 import logging
 
 from harmony_node.node.log import configure_logging
+from harmony_node.p2p.libp2p_tuning import route_libp2p_logs
 
 
 def test_json_lines_carry_extras_and_libp2p_warnings() -> None:
+    route_libp2p_logs()
     stream = io.StringIO()
     configure_logging("info", "json", stream)
     logging.getLogger("harmony_node.test").info("block finalized", extra={"number": 12, "hash": b"\x01"})

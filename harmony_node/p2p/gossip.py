@@ -1,0 +1,219 @@
+"""A node's gossip service: a libp2p host running gossipsub, with topics delivered on trio channels.
+
+This wraps py-libp2p 0.8.1 so the rest of the node never sees it, and configures away the ways it
+loses messages silently (reference building-blocks §7): spam protection, which drops more than 10
+messages/s per peer and topic, is off; outbound queues and subscription buffers are raised
+(``libp2p_tuning``); every subscription is drained at once into an unbounded channel, so a slow consumer
+delays messages but never loses them. Flow control belongs to the consumer, which sees its backlog.
+
+Invalid messages (a topic validator says no) are dropped inside libp2p before delivery and before
+forwarding, so a bad message stops at the first honest node, and are counted per topic.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import trio
+from libp2p.abc import ISubscriptionAPI
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import info_from_p2p_addr
+from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
+from libp2p.pubsub.pb import rpc_pb2
+from libp2p.pubsub.pubsub import Pubsub
+from libp2p.tools.anyio_service import background_trio_service
+
+from harmony_node.exceptions import ValidationError
+from harmony_node.p2p.errors import P2PError
+from harmony_node.p2p.host import RPC_OVERHEAD, P2PConfig, build_host, parse_peer_multiaddr
+from harmony_node.p2p.libp2p_tuning import raise_pubsub_limits, route_libp2p_logs
+from harmony_node.p2p.peering import DIAL_ERRORS, is_connected, keep_connected
+from harmony_node.p2p.request import RequestHandler, RequestResponse, parse_peer_id
+
+logger = logging.getLogger(__name__)
+
+TopicValidator = Callable[[bytes], bool]
+"""Runs before delivery and forwarding; False (or raising) drops the message. Must be fast and not block."""
+
+
+@dataclass(frozen=True, slots=True)
+class GossipMessage:
+    topic: str
+    data: bytes
+    origin: str
+    """Peer id of the publisher (signed by it), not of the peer that forwarded the message to us."""
+
+
+class GossipNode:
+    """One libp2p host with gossipsub and request/response. Use as ``async with node.run(): ...``."""
+
+    def __init__(self, config: P2PConfig) -> None:
+        self.config = config
+        route_libp2p_logs()
+        raise_pubsub_limits(
+            config.outbound_queue_size, config.subscription_buffer, config.max_message_size + RPC_OVERHEAD
+        )
+        self._host, _ = build_host(config)
+        self._gossipsub = GossipSub(
+            protocols=[PROTOCOL_ID_V12, PROTOCOL_ID_V11, PROTOCOL_ID],
+            degree=config.degree,
+            degree_low=config.degree_low,
+            degree_high=config.degree_high,
+            heartbeat_interval=config.heartbeat_interval,
+            spam_protection_enabled=False,
+        )
+        self._pubsub = Pubsub(
+            self._host, self._gossipsub, max_inbound_rpc_size=config.max_message_size + RPC_OVERHEAD
+        )
+        # libp2p seeds message sequence numbers with time.time() in whole seconds and ids messages by
+        # (origin, seqno), so a node restarted N seconds after publishing more than N messages would reuse
+        # seqnos its peers still remember as seen (for 120 s) and its messages would vanish. Go seeds with
+        # nanoseconds, which a restart cannot catch up with.
+        self._pubsub.counter = time.time_ns()
+        self._requests = RequestResponse(self._host, config.max_frame_size)
+        self._invalid: defaultdict[str, int] = defaultdict(int)
+        self._user_validators: dict[str, TopicValidator] = {}
+        self._subscribers: dict[str, list[trio.MemorySendChannel[GossipMessage]]] = {}
+        self._nursery: trio.Nursery | None = None
+
+    @property
+    def peer_id(self) -> str:
+        return self._host.get_id().to_base58()
+
+    def listen_addrs(self) -> list[str]:
+        """Full multiaddrs (with ``/p2p/<peer id>``) others can dial; valid once ``run`` has started."""
+        return [f"{address}/p2p/{self.peer_id}" for address in self._host.get_transport_addrs()]
+
+    @asynccontextmanager
+    async def run(self) -> AsyncIterator[GossipNode]:
+        """Listen, start gossipsub and the bootnode links; stop everything when the block exits."""
+        async with self._host.run(listen_addrs=self.config.listen_multiaddrs()):
+            async with background_trio_service(self._pubsub), background_trio_service(self._gossipsub):
+                await self._pubsub.wait_until_ready()
+                # Our tasks live in a nursery inside the services' blocks and are cancelled there. Cancelling
+                # a scope around the services instead would make their shutdown raise Cancelled over an
+                # exception leaving the block, and that scope would then swallow both.
+                async with trio.open_nursery() as nursery:
+                    self._nursery = nursery
+                    for bootnode in self.config.bootnodes:
+                        nursery.start_soon(self._keep_bootnode, bootnode)
+                    try:
+                        yield self
+                    finally:
+                        self._nursery = None
+                        for senders in self._subscribers.values():
+                            for sender in senders:
+                                sender.close()
+                        self._subscribers.clear()
+                        nursery.cancel_scope.cancel()
+
+    async def _keep_bootnode(self, address: str) -> None:
+        await keep_connected(
+            self._host,
+            parse_peer_multiaddr(address),
+            initial_backoff=self.config.reconnect_initial_backoff,
+            max_backoff=self.config.reconnect_max_backoff,
+            check_interval=self.config.connection_check_interval,
+            dial_timeout=self.config.dial_timeout,
+        )
+
+    def _running_nursery(self) -> trio.Nursery:
+        if self._nursery is None:
+            raise P2PError("the node is not running; use `async with node.run():`")
+        return self._nursery
+
+    async def connect(self, address: str) -> str:
+        """Dial a peer once (no redial; list it in ``bootnodes`` for that) and return its peer id."""
+        info = info_from_p2p_addr(parse_peer_multiaddr(address))
+        try:
+            with trio.fail_after(self.config.dial_timeout):
+                await self._host.connect(info)
+        except DIAL_ERRORS as exc:
+            raise P2PError(f"cannot connect to {address}: {exc}") from exc
+        return info.peer_id.to_base58()
+
+    async def subscribe(self, topic: str) -> trio.MemoryReceiveChannel[GossipMessage]:
+        """A channel of the messages others publish on ``topic`` (our own are not echoed back)."""
+        nursery = self._running_nursery()
+        send, receive = trio.open_memory_channel[GossipMessage](float("inf"))
+        if topic not in self._subscribers:
+            self._subscribers[topic] = [send]
+            subscription = await self._pubsub.subscribe(topic)
+            nursery.start_soon(self._drain, topic, subscription)
+        else:
+            self._subscribers[topic].append(send)
+        return receive
+
+    async def _drain(self, topic: str, subscription: ISubscriptionAPI) -> None:
+        own_id = self._host.get_id().to_bytes()
+        while True:
+            message: rpc_pb2.Message = await subscription.get()
+            if message.from_id == own_id:
+                continue
+            delivery = GossipMessage(topic, message.data, ID(message.from_id).to_base58())
+            for sender in list(self._subscribers.get(topic, ())):
+                try:
+                    sender.send_nowait(delivery)  # unbounded: never blocks, never drops
+                except (trio.ClosedResourceError, trio.BrokenResourceError):
+                    self._subscribers[topic].remove(sender)
+
+    async def publish(self, topic: str, data: bytes) -> None:
+        """Gossip ``data`` on ``topic``; ValidationError if it is oversize or our own validator rejects it."""
+        self._running_nursery()
+        if len(data) > self.config.max_message_size:
+            raise ValidationError(f"message of {len(data)} bytes exceeds the {self.config.max_message_size}-byte limit")
+        validator = self._user_validators.get(topic)
+        # libp2p would drop our own invalid message without a word; say so instead.
+        if validator is not None and not validator(data):
+            raise ValidationError(f"refusing to publish a message our own {topic} validator rejects")
+        await self._pubsub.publish(topic, data)
+
+    def set_topic_validator(self, topic: str, validator: TopicValidator) -> None:
+        """Check every message on ``topic`` before it is delivered or forwarded."""
+        own_id = self._host.get_id()
+        self._user_validators[topic] = validator
+
+        def validate(forwarder: ID, message: rpc_pb2.Message) -> bool:
+            if forwarder == own_id:
+                return True  # our own publish, already checked in publish()
+            try:
+                valid = len(message.data) <= self.config.max_message_size and bool(validator(message.data))
+            except Exception:  # a validator bug must not let a message through, nor kill the read loop
+                logger.exception("validator for %s raised; dropping the message", topic)
+                valid = False
+            if not valid:
+                self._invalid[topic] += 1
+            return valid
+
+        self._pubsub.set_topic_validator(topic, validate, False)
+
+    def invalid_count(self, topic: str) -> int:
+        """How many messages on ``topic`` validation dropped."""
+        return self._invalid[topic]
+
+    def peer_count(self) -> int:
+        """Peers with an open connection."""
+        return len(self._host.get_connected_peers())
+
+    def is_connected(self, peer_id: str) -> bool:
+        return is_connected(self._host, parse_peer_id(peer_id))
+
+    def topic_peer_count(self, topic: str) -> int:
+        """Connected peers known to be subscribed to ``topic``."""
+        return len(self._pubsub.peer_topics.get(topic, ()))
+
+    def mesh_peer_count(self, topic: str) -> int:
+        """Peers in our gossipsub mesh for ``topic`` (the ones we forward full messages to)."""
+        return len(self._gossipsub.mesh.get(topic, ()))
+
+    def set_request_handler(self, protocol_id: str, handler: RequestHandler) -> None:
+        self._requests.set_handler(protocol_id, handler)
+
+    async def request(self, peer_id: str, protocol_id: str, payload: bytes, timeout: float = 10.0) -> bytes:
+        """Send one framed request and return the response; RequestFailed on timeout or a broken stream."""
+        return await self._requests.request(peer_id, protocol_id, payload, timeout)
