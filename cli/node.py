@@ -3,14 +3,66 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from importlib.metadata import version
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
+from crypto import bls
+from crypto.bls_keyfile import DEFAULT_SCRYPT_N, LIGHT_SCRYPT_N, save_bls_key
 from harmony_node.chain.genesis import Genesis, build_genesis_block, get_localnet_genesis, load_genesis
 from harmony_node.db.memory import MemoryStore
 from harmony_node.db.store import WriteBatch
 from harmony_node.exceptions import HarmonyError
+from harmony_node.node.config import NodeConfig, apply_overrides, dump_config, load_config
+from harmony_node.node.keys import read_passphrase_file
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# (flag, parameter name, dotted setting, click type, help); the dotted names are the TOML keys.
+_NODE_FLAGS: tuple[tuple[str, str, str, Any, str], ...] = (
+    ("--datadir", "datadir", "datadir", str, "Data directory (chains, p2p key). Default ./.localnet/node0."),
+    ("--genesis", "genesis", "genesis", str, "Genesis JSON file. Default: the built-in localnet."),
+    ("--p2p.host", "p2p_host", "p2p.host", str, "Address to listen on for peers. Default 127.0.0.1."),
+    ("--p2p.port", "p2p_port", "p2p.port", int, "TCP port for peers. Default 9000."),
+    ("--p2p.key-file", "p2p_key_file", "p2p.key_file", str, "Peer identity key. Default <datadir>/p2p.key."),
+    ("--shard", "shard", "consensus.shard", int, "Shard of a non-validating node (validators: from their keys)."),
+    ("--passphrase-file", "passphrase_file", "consensus.passphrase_file", str,
+     "File whose first line unlocks the BLS keys (else asked on the terminal)."),
+    ("--block-time-ms", "block_time_ms", "consensus.block_time_ms", int, "Target block time. Default 1000."),
+    ("--view-timeout-ms", "view_timeout_ms", "consensus.view_timeout_ms", int,
+     "Wait for a block before changing leader. Default 4000."),
+    ("--metrics.port", "metrics_port", "metrics.port", int, "Prometheus /metrics port. Default 9900."),
+    ("--rpc.port", "rpc_port", "rpc.port", int, "JSON-RPC port. Default 9500."),
+    ("--log.level", "log_level", "log.level", click.Choice(["debug", "info", "warning", "error"]), "Default info."),
+    ("--log.format", "log_format", "log.format", click.Choice(["json", "text"]), "Default json."),
+)
+
+
+def _node_options(command: F) -> F:
+    """The flags shared by ``start`` and ``config dump``: a config file, then overrides."""
+    for flag, name, _, kind, text in reversed(_NODE_FLAGS):
+        command = click.option(flag, name, type=kind, default=None, help=text)(command)
+    command = click.option("--bootnode", "bootnodes", multiple=True,
+                           help="Peer multiaddr to keep connected to (repeat for several).")(command)
+    command = click.option("--bls-key", "bls_keys", multiple=True, type=click.Path(dir_okay=False),
+                           help="Encrypted BLS key file of this validator (repeat for several).")(command)
+    command = click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+                           help="TOML config file (see `hmy-node config dump`).")(command)
+    return command
+
+
+def _build_node_config(config_file: str | None, bootnodes: tuple[str, ...], bls_keys: tuple[str, ...],
+                       **flags: Any) -> NodeConfig:
+    overrides: dict[str, object] = {setting: flags[name] for _, name, setting, _, _ in _NODE_FLAGS}
+    overrides["p2p.bootnodes"] = list(bootnodes) or None
+    overrides["consensus.bls_key_files"] = list(bls_keys) or None
+    try:
+        return apply_overrides(load_config(config_file), overrides)
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,3 +105,110 @@ def genesis_command(genesis_file: str | None, as_json: bool) -> None:
     click.echo(f"network {genesis.network}, chain id {genesis.config.chain_id}, {len(genesis.alloc)} funded accounts")
     for shard in shards:
         click.echo(f"shard {shard['shard']}: genesis {shard['hash']}  state root {shard['state_root']}")
+
+
+@main.command("start")
+@_node_options
+def start_command(config_file: str | None, bootnodes: tuple[str, ...], bls_keys: tuple[str, ...], **flags: Any) -> None:
+    """Run a full node: a validator with --bls-key files, else a non-validating node of --shard.
+
+    Settings come from --config (TOML), then the flags. The node runs until SIGINT or SIGTERM,
+    finishing the block it is writing, and restarts from --datadir without losing finalized blocks.
+    """
+    config = _build_node_config(config_file, bootnodes, bls_keys, **flags)
+    from harmony_node.node.log import configure_logging
+    from harmony_node.node.service import start_node
+
+    configure_logging(config.log.level, config.log.format)
+    try:
+        start_node(config)
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        pass
+
+
+@main.group("config")
+def config_group() -> None:
+    """Inspect the node configuration."""
+
+
+@config_group.command("dump")
+@_node_options
+def config_dump(config_file: str | None, bootnodes: tuple[str, ...], bls_keys: tuple[str, ...], **flags: Any) -> None:
+    """Print the effective configuration (file plus flags) as TOML; a good start for a config file."""
+    click.echo(dump_config(_build_node_config(config_file, bootnodes, bls_keys, **flags)), nl=False)
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Create and import validator BLS keys and peer identities."""
+
+
+def _passphrase(passphrase_file: str | None) -> str:
+    try:
+        if passphrase_file:
+            return read_passphrase_file(passphrase_file)
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return str(click.prompt("Passphrase for the key file", hide_input=True, confirmation_prompt=True))
+
+
+def _write_bls_key(secret: int, out_dir: str, passphrase_file: str | None, light: bool) -> None:
+    public_key = bls.secret_to_public(secret)
+    path = Path(out_dir) / f"{public_key.hex()}.key"
+    if path.exists():
+        raise click.ClickException(f"{path} already exists")
+    try:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        save_bls_key(path, secret, _passphrase(passphrase_file), scrypt_n=LIGHT_SCRYPT_N if light else DEFAULT_SCRYPT_N)
+    except (HarmonyError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"public_key": "0x" + public_key.hex(), "file": str(path)}))
+
+
+_KEY_OPTIONS = (
+    click.option("--out-dir", default=".", type=click.Path(file_okay=False), show_default=True,
+                 help="Directory for the <public key>.key file."),
+    click.option("--passphrase-file", default=None, type=click.Path(dir_okay=False),
+                 help="Encrypt with the first line of this file (else asked twice)."),
+    click.option("--light", is_flag=True,
+                 help="Cheap encryption (scrypt n=2**12) for throwaway localnet keys; never for real stake."),
+)
+
+
+def _key_options(command: F) -> F:
+    for option in reversed(_KEY_OPTIONS):
+        command = option(command)
+    return command
+
+
+@keys_group.command("generate-bls")
+@_key_options
+def generate_bls(out_dir: str, passphrase_file: str | None, light: bool) -> None:
+    """Create a new BLS key and save it encrypted; prints its public key and file."""
+    _write_bls_key(bls.generate_secret_key(), out_dir, passphrase_file, light)
+
+
+@keys_group.command("import-bls")
+@click.argument("secret_file", type=click.File("r"))
+@_key_options
+def import_bls(secret_file: Any, out_dir: str, passphrase_file: str | None, light: bool) -> None:
+    """Encrypt an existing BLS secret key (hex, in SECRET_FILE, or - for stdin) into a key file."""
+    try:
+        secret = bls.secret_key_from_bytes(bytes.fromhex(secret_file.read().strip().removeprefix("0x")))
+    except (ValueError, HarmonyError) as exc:
+        raise click.ClickException(f"not a BLS secret key: {exc}") from exc
+    _write_bls_key(secret, out_dir, passphrase_file, light)
+
+
+@keys_group.command("generate-p2p")
+@click.argument("key_file", type=click.Path(dir_okay=False))
+def generate_p2p(key_file: str) -> None:
+    """Create (or read) a peer identity key file and print its peer id, for bootnode addresses."""
+    from harmony_node.p2p.identity import get_peer_id
+
+    try:
+        click.echo(get_peer_id(key_file))
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc

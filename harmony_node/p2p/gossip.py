@@ -200,6 +200,10 @@ class GossipNode:
         """Peers with an open connection."""
         return len(self._host.get_connected_peers())
 
+    def get_peer_ids(self) -> list[str]:
+        """Peer ids with an open connection (for choosing whom to ask for blocks)."""
+        return [peer.to_base58() for peer in self._host.get_connected_peers()]
+
     def is_connected(self, peer_id: str) -> bool:
         return is_connected(self._host, parse_peer_id(peer_id))
 

@@ -76,3 +76,10 @@ def _write_new(key_path: Path, data: bytes) -> bool:
     finally:
         tmp.unlink(missing_ok=True)
     return True
+
+
+def get_peer_id(path: str | Path) -> str:
+    """The peer id (``12D3...``) of the identity in ``path``, creating the file if it is missing."""
+    from libp2p.peer.id import ID
+
+    return ID.from_pubkey(load_or_create_identity(path).public_key).to_base58()

@@ -1,0 +1,185 @@
+"""Real ``hmy-node`` processes on 127.0.0.1 for the e2e tests: set-up, observation, clean-up.
+
+A cluster gets its own temporary directory: a genesis whose shard 0 committee is the cluster's
+BLS keys, light-encrypted key files and a passphrase file, a p2p identity per node (so every node
+can list every other as a bootnode before any has started), and free ports. Nodes are observed
+through their metrics endpoint and, once stopped, through their LevelDB. Every process is started
+in its own session and killed (group-wide) when the cluster closes, whatever happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crypto import bls
+from crypto.bls_keyfile import LIGHT_SCRYPT_N, save_bls_key
+from harmony_node.p2p.identity import get_peer_id
+
+HMY_NODE = Path(sys.executable).with_name("hmy-node")
+PASSPHRASE = "localnet"
+FUNDED_KEY = bytes.fromhex("1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc")
+
+
+def get_free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
+    """Poll ``condition`` until it holds; AssertionError naming ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class NodeProcess:
+    index: int
+    datadir: Path
+    p2p_port: int
+    metrics_port: int
+    peer_id: str
+    key_file: Path | None
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def multiaddr(self) -> str:
+        return f"/ip4/127.0.0.1/tcp/{self.p2p_port}/p2p/{self.peer_id}"
+
+    def get_metrics(self) -> dict[str, float]:
+        """Current metric values; empty if the node is not answering."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=1) as reply:
+                text = reply.read().decode()
+        except OSError:
+            return {}
+        values = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.split()
+                values[name] = float(value)
+        return values
+
+    def get_height(self) -> int:
+        return int(self.get_metrics().get("hmy_chain_height", -1))
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+@dataclass
+class Cluster:
+    root: Path
+    validators: int = 4
+    block_time_ms: int = 1000
+    view_timeout_ms: int = 4000
+    blocks_per_leader: int = 4
+    secrets: list[int] = field(default_factory=list)
+    nodes: list[NodeProcess] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.passphrase_file = self.root / "passphrase"
+        self.passphrase_file.write_text(PASSPHRASE + "\n")
+        self.secrets = [bls.generate_secret_key(bytes([i + 1]) * 32) for i in range(self.validators)]
+        keys = [bls.secret_to_public(s) for s in self.secrets]
+        funded = "0x" + _address(FUNDED_KEY).hex()
+        genesis = {"network": "localnet", "config": {"num_shards": 1}, "timestamp": 1_700_000_000,
+                   "alloc": {funded: str(10**27)}, "committees": {"0": ["0x" + k.hex() for k in keys]}}
+        self.genesis_file = self.root / "genesis.json"
+        self.genesis_file.write_text(json.dumps(genesis))
+        for index in range(self.validators):
+            self.add_node(self.secrets[index])
+
+    def add_node(self, secret: int | None) -> NodeProcess:
+        index = len(self.nodes)
+        datadir = self.root / f"node{index}"
+        datadir.mkdir()
+        key_file = None
+        if secret is not None:
+            key_file = datadir / "validator.key"
+            save_bls_key(key_file, secret, PASSPHRASE, scrypt_n=LIGHT_SCRYPT_N)
+        node = NodeProcess(index, datadir, get_free_port(), get_free_port(), get_peer_id(datadir / "p2p.key"), key_file)
+        self.nodes.append(node)
+        return node
+
+    def start(self, index: int) -> NodeProcess:
+        node = self.nodes[index]
+        command = [str(HMY_NODE), "start", "--datadir", str(node.datadir), "--genesis", str(self.genesis_file),
+                   "--p2p.port", str(node.p2p_port), "--metrics.port", str(node.metrics_port),
+                   "--block-time-ms", str(self.block_time_ms), "--view-timeout-ms", str(self.view_timeout_ms),
+                   "--log.level", "info"]
+        for other in self.nodes:
+            if other is not node:
+                command += ["--bootnode", other.multiaddr]
+        if node.key_file is not None:
+            command += ["--bls-key", str(node.key_file), "--passphrase-file", str(self.passphrase_file)]
+        else:
+            command += ["--shard", "0"]
+        node.log_path = node.datadir / f"node-{time.monotonic_ns()}.log"
+        with open(node.log_path, "wb") as log_file:
+            node.process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        return node
+
+    def kill(self, index: int) -> None:
+        """kill -9 the node's whole process group."""
+        node = self.nodes[index]
+        if node.process is not None and node.process.poll() is None:
+            os.killpg(node.process.pid, signal.SIGKILL)
+        if node.process is not None:
+            node.process.wait()
+
+    def stop(self, index: int, timeout: float = 20) -> int:
+        """SIGTERM and wait for a clean exit; returns the exit code."""
+        node = self.nodes[index]
+        assert node.process is not None
+        if node.process.poll() is None:
+            node.process.send_signal(signal.SIGTERM)
+        try:
+            return node.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill(index)
+            raise AssertionError(f"node {index} did not stop within {timeout} s of SIGTERM") from None
+
+    def close(self) -> None:
+        for node in self.nodes:
+            if node.process is not None and node.process.poll() is None:
+                os.killpg(node.process.pid, signal.SIGKILL)
+                node.process.wait()
+
+    def get_heights(self) -> list[int]:
+        return [node.get_height() if node.running else -1 for node in self.nodes]
+
+    def wait_for_height(self, height: int, indices: list[int], timeout: float) -> None:
+        wait_for(lambda: all(self.nodes[i].get_height() >= height for i in indices), timeout,
+                 f"nodes {indices} to reach height {height} (heights {self.get_heights()})")
+
+    def dump_logs(self, tail: int = 40) -> str:
+        parts = []
+        for node in self.nodes:
+            if node.log_path is not None and node.log_path.exists():
+                lines = node.log_path.read_text(errors="replace").splitlines()[-tail:]
+                parts.append(f"--- node {node.index} ---\n" + "\n".join(lines))
+        return "\n".join(parts)
+
+
+def _address(private_key: bytes) -> bytes:
+    from crypto.secp256k1 import compute_address
+
+    return compute_address(private_key)
