@@ -298,6 +298,9 @@ class FbftState:
     own_view_changes: list[bytes] = field(default_factory=list)
     pending: list[ConsensusMessage] = field(default_factory=list)
     last_sync_request: int = -(2**62)
+    # When the last proposal was made or accepted: the next one is due a block time after it, so
+    # blocks come every block_time rather than every block_time plus the time a round takes.
+    last_announce_at: int | None = None
 
     @property
     def height(self) -> int:
@@ -397,7 +400,10 @@ class FbftEngine:
         if state.view == state.start_view:
             wait += self.config.block_time
             if self._is_leader(state, state.view):
-                actions.append(SetTimer(now + self.config.block_time, TimerKind.PROPOSE, state.height, state.view))
+                due = now + self.config.block_time
+                if state.last_announce_at is not None:
+                    due = max(now, state.last_announce_at + self.config.block_time)
+                actions.append(SetTimer(due, TimerKind.PROPOSE, state.height, state.view))
         actions.append(SetTimer(now + wait, TimerKind.VIEW, state.height, state.view))
 
     def _on_timer(self, state: FbftState, event: TimerFired, now: int, actions: list[Action]) -> None:
@@ -586,6 +592,7 @@ class FbftEngine:
         actions.append(PersistSafetyRecord(state.record))
         actions.append(Broadcast(encode_message(sign_message(self.keys[leader], message, self.scheme)), message.kind))
         state.proposal = block.hash
+        state.last_announce_at = now
         state.phase = Phase.PREPARE
         self._vote_prepare(state, block, now, actions)
 
@@ -611,6 +618,7 @@ class FbftEngine:
         if justification is None and block.view_id != state.view:
             raise ValidationError(f"a new proposal in view {state.view} must open that view")
         state.proposal = block.hash
+        state.last_announce_at = now
         state.phase = Phase.PREPARE
         self._vote_prepare(state, block, now, actions)
 
