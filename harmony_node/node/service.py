@@ -116,6 +116,7 @@ class Node:
     last_block_time: float = 0.0
     bad_sync_peers: frozenset[str] = frozenset()
     sync_in_flight: bool = False
+    last_sync_peer: str = ""
     last_view: int = 0
     last_height: int = 0
 
@@ -123,6 +124,8 @@ class Node:
 
     async def run_consensus(self) -> None:
         await self.execute(self.driver.start(get_wall_ms()))
+        if self.driver.state is not None:  # views counted as view changes start from here
+            self.last_view, self.last_height = self.driver.state.view, self.driver.state.tip.number
         async for event in self.events_out:
             try:
                 actions = self.driver.handle(event, get_wall_ms())
@@ -160,6 +163,11 @@ class Node:
                                                            "view": action.evidence.view_id})
             elif isinstance(action, Rejected):
                 self.metrics.increment("hmy_messages_rejected_total")
+                if action.reason.startswith("sync:") and self.last_sync_peer:
+                    # It served a block its certificate does not prove: ask someone else from now on.
+                    log.warning("sync peer served bad blocks", extra={"peer": self.last_sync_peer,
+                                                                      "reason": action.reason})
+                    self.bad_sync_peers |= {self.last_sync_peer}
                 log.debug("rejected", extra={"reason": action.reason})
 
     async def publish_consensus(self, data: bytes) -> None:
@@ -242,7 +250,10 @@ class Node:
                 self.bad_sync_peers |= {peer}
                 return
             if blocks:
+                self.last_sync_peer = peer
                 self.events_in.send_nowait(BlocksSynced(blocks))
+            else:  # consensus asks only when others are ahead: this peer is stale
+                self.bad_sync_peers |= {peer}
         finally:
             self.sync_in_flight = False
 
