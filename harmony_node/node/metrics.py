@@ -25,7 +25,8 @@ class Metric:
     name: str
     help: str
     kind: str  # "gauge" or "counter"
-    value: float = 0.0
+    values: dict[str, float] = field(default_factory=dict)
+    """Value per label set, rendered as written (``""`` or ``'shard="1"'``)."""
 
 
 @dataclass
@@ -37,7 +38,11 @@ class Metrics:
     def __post_init__(self) -> None:
         for name, kind, text in (
             ("hmy_chain_height", "gauge", "Number of the last finalized block"),
+            ("hmy_chain_epoch", "gauge", "Epoch of the last finalized block"),
             ("hmy_consensus_view", "gauge", "Current consensus view id"),
+            ("hmy_consensus_leader_index", "gauge", "Committee index of the current view's leader"),
+            ("hmy_consensus_validating", "gauge", "1 if one of this node's keys is in the chain's committee"),
+            ("hmy_consensus_leader", "gauge", "1, labelled with the BLS key of the current view's leader"),
             ("hmy_p2p_peers", "gauge", "Connected libp2p peers"),
             ("hmy_txpool_size", "gauge", "Transactions in the pool"),
             ("hmy_consensus_view_changes_total", "counter", "View changes this node took part in"),
@@ -47,23 +52,36 @@ class Metrics:
         ):
             self.metrics[name] = Metric(name, text, kind)
 
-    def set(self, name: str, value: float) -> None:
-        self.metrics[name].value = value
+    def set(self, name: str, value: float, shard: int | None = None) -> None:
+        self.metrics[name].values[_labels(shard)] = value
 
-    def increment(self, name: str, amount: float = 1.0) -> None:
-        self.metrics[name].value += amount
+    def increment(self, name: str, amount: float = 1.0, shard: int | None = None) -> None:
+        values = self.metrics[name].values
+        values[_labels(shard)] = values.get(_labels(shard), 0.0) + amount
 
-    def get(self, name: str) -> float:
-        return self.metrics[name].value
+    def set_leader(self, shard: int, public_key: bytes) -> None:
+        """Name the current leader of ``shard`` (a label: Prometheus values are numbers only)."""
+        values = self.metrics["hmy_consensus_leader"].values
+        for labels in [k for k in values if k.startswith(_labels(shard) + ",")]:
+            del values[labels]
+        values[f'{_labels(shard)},key="0x{public_key.hex()}"'] = 1
+
+    def get(self, name: str, shard: int | None = None) -> float:
+        return self.metrics[name].values.get(_labels(shard), 0.0)
 
     def render(self) -> str:
-        """The Prometheus text exposition format (version 0.0.4)."""
+        """The Prometheus text exposition format (version 0.0.4); per-chain values carry ``shard``."""
         lines = []
         for metric in self.metrics.values():
-            value = int(metric.value) if float(metric.value).is_integer() else metric.value
-            lines += [f"# HELP {metric.name} {metric.help}", f"# TYPE {metric.name} {metric.kind}",
-                      f"{metric.name} {value}"]
+            lines += [f"# HELP {metric.name} {metric.help}", f"# TYPE {metric.name} {metric.kind}"]
+            for labels, value in sorted(metric.values.items()) or [("", 0.0)]:
+                shown = int(value) if float(value).is_integer() else value
+                lines.append(f"{metric.name}{{{labels}}} {shown}" if labels else f"{metric.name} {shown}")
         return "\n".join(lines) + "\n"
+
+
+def _labels(shard: int | None) -> str:
+    return "" if shard is None else f'shard="{shard}"'
 
 
 def _response(status: str, body: str, content_type: str = "text/plain; charset=utf-8") -> bytes:

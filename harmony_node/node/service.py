@@ -137,9 +137,12 @@ class Node:
             if state is not None:
                 # The view moved on without a new block: a view change.
                 if state.view > self.last_view and state.tip.number == self.last_height:
-                    self.metrics.increment("hmy_consensus_view_changes_total", state.view - self.last_view)
+                    self.metrics.increment("hmy_consensus_view_changes_total", state.view - self.last_view, self.shard_id)
                 self.last_view, self.last_height = state.view, state.tip.number
-                self.metrics.set("hmy_consensus_view", state.view)
+                self.metrics.set("hmy_consensus_view", state.view, self.shard_id)
+                leader = self.driver.engine.get_leader_index(state.committee, state.view)
+                self.metrics.set("hmy_consensus_leader_index", leader, self.shard_id)
+                self.metrics.set_leader(self.shard_id, state.committee.public_keys[leader])
 
     async def execute(self, actions: list[Action]) -> None:
         for action in actions:
@@ -162,7 +165,7 @@ class Node:
                 log.warning("double sign observed", extra={"height": action.evidence.block_number,
                                                            "view": action.evidence.view_id})
             elif isinstance(action, Rejected):
-                self.metrics.increment("hmy_messages_rejected_total")
+                self.metrics.increment("hmy_messages_rejected_total", shard=self.shard_id)
                 if action.reason.startswith("sync:") and self.last_sync_peer:
                     # It served a block its certificate does not prove: ask someone else from now on.
                     log.warning("sync peer served bad blocks", extra={"peer": self.last_sync_peer,
@@ -184,11 +187,12 @@ class Node:
         self.pool.reset(self.chain.get_state())
         now = time.monotonic()
         if self.last_block_time:
-            self.metrics.set("hmy_block_interval_seconds", round(now - self.last_block_time, 3))
+            self.metrics.set("hmy_block_interval_seconds", round(now - self.last_block_time, 3), self.shard_id)
         self.last_block_time = now
-        self.metrics.set("hmy_chain_height", block.header.number)
-        self.metrics.increment("hmy_blocks_finalized_total")
-        self.metrics.set("hmy_txpool_size", len(self.pool))
+        self.metrics.set("hmy_chain_height", block.header.number, self.shard_id)
+        self.metrics.set("hmy_chain_epoch", block.header.epoch, self.shard_id)
+        self.metrics.increment("hmy_blocks_finalized_total", shard=self.shard_id)
+        self.metrics.set("hmy_txpool_size", len(self.pool), self.shard_id)
         log.info("block finalized", extra={"number": block.header.number, "hash": "0x" + block.header.hash.hex(),
                                            "txs": len(block.transactions), "view": block.header.view_id})
 
@@ -217,7 +221,7 @@ class Node:
                 self.pool.add(raw)
             except ValidationError as exc:  # already known, nonce too low...: never forwarded
                 log.debug("transaction refused", extra={"reason": str(exc)})
-        self.metrics.set("hmy_txpool_size", len(self.pool))
+        self.metrics.set("hmy_txpool_size", len(self.pool), self.shard_id)
 
     async def run_pool_gossip(self) -> None:
         while True:
@@ -324,7 +328,8 @@ async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STAT
         node = Node(config, genesis, shard_id, chain, pool, driver, gossip, Metrics(), frozenset(public_keys),
                     node_topic(network, shard_id), sync_protocol_id(network, shard_id), events_in, events_out)
         driver.on_commit = node.on_commit
-        node.metrics.set("hmy_chain_height", chain.head.number)
+        node.metrics.set("hmy_chain_height", chain.head.number, shard_id)
+        node.metrics.set("hmy_consensus_validating", float(bool(set(public_keys) & set(committee_keys))), shard_id)
         async with gossip.run():
             gossip.set_request_handler(node.sync_protocol, node.serve_sync)
             log.info("node started", extra={"shard": shard_id, "peer_id": gossip.peer_id, "head": chain.head.number,

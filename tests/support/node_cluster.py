@@ -74,8 +74,11 @@ class NodeProcess:
                 values[name] = float(value)
         return values
 
-    def get_height(self) -> int:
-        return int(self.get_metrics().get("hmy_chain_height", -1))
+    def get_height(self, shard: int = 0) -> int:
+        return int(self.get_metrics().get(f'hmy_chain_height{{shard="{shard}"}}', -1))
+
+    def get_chain_metric(self, name: str, shard: int = 0) -> float:
+        return self.get_metrics().get(f'{name}{{shard="{shard}"}}', 0.0)
 
     @property
     def running(self) -> bool:

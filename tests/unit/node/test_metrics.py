@@ -9,13 +9,23 @@ from harmony_node.node.metrics import MAX_REQUEST_BYTES, Metrics, serve_metrics
 
 def test_render_is_prometheus_text() -> None:
     metrics = Metrics()
-    metrics.set("hmy_chain_height", 42)
-    metrics.increment("hmy_consensus_view_changes_total")
-    metrics.set("hmy_block_interval_seconds", 1.25)
+    metrics.set("hmy_chain_height", 42, shard=0)
+    metrics.set("hmy_chain_height", 7, shard=1)
+    metrics.increment("hmy_consensus_view_changes_total", shard=2)
+    metrics.set("hmy_block_interval_seconds", 1.25, shard=0)
+    metrics.set("hmy_p2p_peers", 3)
     text = metrics.render()
-    assert "# TYPE hmy_chain_height gauge\nhmy_chain_height 42\n" in text
-    assert "hmy_consensus_view_changes_total 1\n" in text
-    assert "hmy_block_interval_seconds 1.25\n" in text
+    assert '# TYPE hmy_chain_height gauge\nhmy_chain_height{shard="0"} 42\nhmy_chain_height{shard="1"} 7\n' in text
+    assert 'hmy_consensus_view_changes_total{shard="2"} 1\n' in text
+    assert 'hmy_block_interval_seconds{shard="0"} 1.25\n' in text
+    assert "hmy_p2p_peers 3\n" in text
+    assert metrics.get("hmy_chain_height", 1) == 7
+    metrics.set_leader(0, b"\x01" * 48)
+    metrics.set_leader(0, b"\x02" * 48)
+    metrics.set_leader(1, b"\x03" * 48)
+    leaders = [line for line in metrics.render().splitlines() if line.startswith("hmy_consensus_leader{")]
+    assert leaders == [f'hmy_consensus_leader{{shard="0",key="0x{"02" * 48}"}} 1',
+                       f'hmy_consensus_leader{{shard="1",key="0x{"03" * 48}"}} 1']
 
 
 async def _request(port: int, data: bytes) -> bytes:
