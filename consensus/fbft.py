@@ -112,7 +112,10 @@ class ChainAccess(Protocol):
         ...
 
     def build_block(self, tip: ChainTip, view_id: int, leader: bytes, now: int) -> BlockProposal:
-        """A new block on ``tip`` proposed by ``leader``, header ``view_id`` as given."""
+        """A new block on ``tip`` proposed by ``leader``, header ``view_id`` as given.
+
+        ValidationError if no block can be built now; the leader then proposes nothing this view.
+        """
         ...
 
     def decode_block(self, data: bytes) -> BlockProposal:
@@ -579,7 +582,11 @@ class FbftEngine:
                 return  # cannot happen for our own NEWVIEW; wait for the timeout otherwise
         else:
             # The header records the view its height began in (module docstring), not this view.
-            block = self.chain.build_block(state.tip, state.start_view, leader, now)
+            try:
+                block = self.chain.build_block(state.tip, state.start_view, leader, now)
+            except ValidationError as exc:  # e.g. the next committee is not known yet: let the view time out
+                actions.append(Rejected(f"cannot build a block: {exc}"))
+                return
             state.blocks[block.hash] = block
         try:
             state.record = state.record.record_vote(state.height, state.view, VotePhase.ANNOUNCE, block.hash)

@@ -50,9 +50,9 @@ class Slot:
 
     def __post_init__(self) -> None:
         if not isinstance(self.public_key, bytes) or len(self.public_key) != PUBLIC_KEY_SIZE:
-            raise ValidationError(f"a slot key is a {PUBLIC_KEY_SIZE}-byte BLS public key, got {len(self.public_key)}")
+            raise ValidationError(f"a slot key must be a {PUBLIC_KEY_SIZE}-byte BLS public key")
         if not isinstance(self.validator, bytes) or len(self.validator) != ADDRESS_SIZE:
-            raise ValidationError(f"a slot's validator is a {ADDRESS_SIZE}-byte address, got {len(self.validator)}")
+            raise ValidationError(f"a slot's validator must be a {ADDRESS_SIZE}-byte address")
         if type(self.stake) is not int or not 0 <= self.stake <= MAX_STAKE:
             raise ValidationError(f"slot stake must be an integer in [0, 2**256), got {self.stake!r}")
 
@@ -68,6 +68,8 @@ class ShardState:
     def __post_init__(self) -> None:
         if type(self.epoch) is not int or not 0 <= self.epoch < 2**64:
             raise ValidationError(f"epoch must be a uint64, got {self.epoch!r}")
+        # Callers may pass lists; equality and hashing need the tuples the annotation promises.
+        object.__setattr__(self, "shards", tuple(tuple(slots) for slots in self.shards))
         if not 1 <= len(self.shards) <= MAX_SHARDS:
             raise ValidationError(f"a shard state has 1 to {MAX_SHARDS} shards, got {len(self.shards)}")
         shard_of: dict[bytes, int] = {}
@@ -120,7 +122,7 @@ class ShardState:
         if len(data) > MAX_SHARD_STATE_SIZE:
             raise DecodingError(f"shard state is {len(data)} bytes, more than {MAX_SHARD_STATE_SIZE}")
         try:
-            validate_rlp_depth(data, max_depth=4)
+            validate_rlp_depth(data, max_depth=5)  # state, shards, shard, slots, slot
             item = rlp.decode(data, strict=True)
         except RLPException as error:
             raise DecodingError(f"shard state is not canonical RLP: {error}") from error

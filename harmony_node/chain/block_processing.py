@@ -133,6 +133,8 @@ def build_block(
     coinbase: bytes = bytes(20),
     view_id: int = 0,
     epoch: int | None = None,
+    vrf: bytes = b"",
+    shard_state: bytes = b"",
 ) -> BuiltBlock:
     """Assemble the next block from ``candidates`` in order, skipping those the rules reject.
 
@@ -177,6 +179,8 @@ def build_block(
         view_id=view_id,
         epoch=parent.epoch if epoch is None else epoch,
         shard_id=shard_id,
+        vrf=vrf,
+        shard_state=shard_state,
     )
     block = Block(
         header=header,

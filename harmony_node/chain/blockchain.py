@@ -23,6 +23,7 @@ from consensus.signing import validate_commit_certificate, validate_header_commi
 from harmony_node.chain.block_processing import BuiltBlock, build_block, process_block
 from harmony_node.chain.chain_store import ChainStore, CommitRecord
 from harmony_node.chain.config import ChainConfig
+from harmony_node.chain.epochs import ChainRules, HeaderFields
 from harmony_node.chain.execution import ExecutionResult
 from harmony_node.chain.genesis import Genesis, build_genesis_block
 from harmony_node.db.store import KeyValueStore, WriteBatch
@@ -46,11 +47,15 @@ class GenesisMismatch(DatabaseError):
 class Blockchain:
     """The finalized chain of one shard, persisted in ``store``."""
 
-    def __init__(self, store: KeyValueStore, config: ChainConfig, get_committee: CommitteeSource) -> None:
+    def __init__(self, store: KeyValueStore, config: ChainConfig, get_committee: CommitteeSource,
+                 rules: ChainRules | None = None) -> None:
+        """``rules`` adds the epoch rules (committees from the beacon, VRF, shard states); without
+        them the chain has the fixed committees ``get_committee`` gives (single-chain tests, benches)."""
         self.store = store
         self.chain_store = ChainStore(store)
         self.config = config
-        self.get_committee = get_committee
+        self.rules = rules
+        self.get_committee = rules.get_committee if rules is not None else get_committee
         self.node_cache = NodeCache()
         self._executed: OrderedDict[bytes, tuple[ExecutionResult, WriteBatch]] = OrderedDict()
         head = self.chain_store.get_head()
@@ -60,7 +65,8 @@ class Blockchain:
 
     @classmethod
     def open(
-        cls, store: KeyValueStore, genesis: Genesis, shard_id: int, get_committee: CommitteeSource
+        cls, store: KeyValueStore, genesis: Genesis, shard_id: int, get_committee: CommitteeSource,
+        rules: ChainRules | None = None,
     ) -> Blockchain:
         """Open the chain in ``store``, writing block 0 first if the store is new."""
         chain_store = ChainStore(store)
@@ -74,7 +80,7 @@ class Blockchain:
             raise GenesisMismatch(
                 f"this data directory holds a chain with genesis {known.hex()}, not {block.header.hash.hex()}"
             )
-        return cls(store, genesis.config, get_committee)
+        return cls(store, genesis.config, get_committee, rules)
 
     def _set_head(self, header: Header) -> None:
         self.head = header
@@ -89,13 +95,24 @@ class Blockchain:
         return StateDB(self.store, self.head.state_root if root is None else root, self.node_cache)
 
     def build_block(
-        self, candidates: Sequence[Transaction], *, timestamp: int, view_id: int, coinbase: bytes = bytes(20)
+        self, candidates: Sequence[Transaction], *, timestamp: int, view_id: int, coinbase: bytes = bytes(20),
+        leader_secret: int | None = None,
     ) -> BuiltBlock:
-        """A block on the head from ``candidates`` (skipping the ones the rules reject)."""
+        """A block on the head from ``candidates`` (skipping the ones the rules reject).
+
+        With epoch rules, ``leader_secret`` (the proposer's BLS key, whose address is ``coinbase``)
+        makes the header's VRF; InvalidBlock if the block cannot be built yet (next committee unknown).
+        """
         commit = self.head_commit
         batch = WriteBatch()
+        fields = HeaderFields(self.head.epoch, b"", b"")
+        if self.rules is not None:
+            if leader_secret is None:
+                raise ValueError("a chain with epoch rules needs the leader's key to build a block")
+            fields = self.rules.compute_header_fields(self.head, leader_secret)
         built = build_block(self.get_state(), self.head, candidates, self.config, batch, timestamp=timestamp,
-                            coinbase=coinbase, view_id=view_id)
+                            coinbase=coinbase, view_id=view_id, epoch=fields.epoch, vrf=fields.vrf,
+                            shard_state=fields.shard_state)
         if commit is not None:  # header N+1 carries block N's commit certificate
             header = built.block.header.copy(last_commit_signature=commit.certificate.signature,
                                              last_commit_bitmap=commit.certificate.bitmap)
@@ -119,6 +136,8 @@ class Blockchain:
         cached = self._executed.get(header.hash)
         if cached is not None:
             return cached[0]
+        if self.rules is not None:
+            self.rules.validate_header(self.head, header)
         batch = WriteBatch()
         result = process_block(self.get_state(), self.head, block, self.config, batch, now)
         self._remember(header.hash, result, batch)
@@ -153,6 +172,10 @@ class Blockchain:
 
     def get_block_by_number(self, number: int) -> Block:
         return self.chain_store.get_block_by_number(number)
+
+    def get_header(self, number: int) -> Header:
+        """A finalized header (NotFound above the head): the beacon serves epochs this way."""
+        return self.chain_store.get_block_by_number(number).header
 
     def get_commit(self, number: int) -> CommitRecord:
         return self.chain_store.get_commit(number)

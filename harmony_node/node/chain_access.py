@@ -9,15 +9,15 @@ comes from the chain. Finalizing (``CommitBlock``) is the node's job: it calls
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from consensus.fbft import BlockProposal, ChainTip
 from consensus.quorum import Committee
 from consensus.signing import QuorumCertificate
 from harmony_node.chain.blockchain import Blockchain
+from harmony_node.chain.epochs import get_bls_address
 from harmony_node.exceptions import InvalidBlock
 from harmony_node.types.block import Block, decode_block, encode_block
 from harmony_node.types.transaction import Transaction
@@ -26,11 +26,6 @@ _DECODED_CACHE_SIZE = 8
 
 TransactionSource = Callable[[], Sequence[Transaction]]
 """The candidates for the next block, best first (the pool's executable transactions)."""
-
-
-def get_bls_address(public_key: bytes) -> bytes:
-    """Harmony's ``PublicKey.GetAddress()``: the header coinbase of a block a BLS key proposed."""
-    return hashlib.sha256(public_key).digest()[:20]
 
 
 def to_proposal(block: Block, data: bytes | None = None) -> BlockProposal:
@@ -46,9 +41,12 @@ class NodeChainAccess:
     """``ChainAccess`` for one shard's ``Blockchain``; ``now`` is in milliseconds, like consensus time."""
 
     def __init__(
-        self, chain: Blockchain, get_transactions: TransactionSource, clock: Callable[[], float] = time.time
+        self, chain: Blockchain, get_transactions: TransactionSource, clock: Callable[[], float] = time.time,
+        secrets: Mapping[bytes, int] | None = None,
     ) -> None:
+        """``secrets`` (public key -> BLS secret) lets a leader make its header's VRF."""
         self.chain = chain
+        self.secrets = dict(secrets or {})
         self.get_transactions = get_transactions
         self.clock = clock
         self._decoded: OrderedDict[bytes, Block] = OrderedDict()
@@ -77,7 +75,7 @@ class NodeChainAccess:
         # Seconds in the header; never before the parent, even if this clock is behind its leader's.
         timestamp = max(now // 1000, self.chain.head.timestamp)
         built = self.chain.build_block(self.get_transactions(), timestamp=timestamp, view_id=view_id,
-                                       coinbase=get_bls_address(leader))
+                                       coinbase=get_bls_address(leader), leader_secret=self.secrets.get(leader))
         return to_proposal(built.block)
 
     def decode_block(self, data: bytes) -> BlockProposal:

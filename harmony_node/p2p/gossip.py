@@ -79,6 +79,7 @@ class GossipNode:
         self._invalid: defaultdict[str, int] = defaultdict(int)
         self._user_validators: dict[str, TopicValidator] = {}
         self._subscribers: dict[str, list[trio.MemorySendChannel[GossipMessage]]] = {}
+        self._drains: dict[str, trio.CancelScope] = {}
         self._nursery: trio.Nursery | None = None
 
     @property
@@ -144,12 +145,27 @@ class GossipNode:
         if topic not in self._subscribers:
             self._subscribers[topic] = [send]
             subscription = await self._pubsub.subscribe(topic)
-            nursery.start_soon(self._drain, topic, subscription)
+            scope = trio.CancelScope()
+            self._drains[topic] = scope
+            nursery.start_soon(self._drain, topic, subscription, scope)
         else:
             self._subscribers[topic].append(send)
         return receive
 
-    async def _drain(self, topic: str, subscription: ISubscriptionAPI) -> None:
+    async def unsubscribe(self, topic: str) -> None:
+        """Leave ``topic``: its channels end, and peers stop sending us its messages."""
+        for sender in self._subscribers.pop(topic, []):
+            sender.close()
+        scope = self._drains.pop(topic, None)
+        if scope is not None:
+            scope.cancel()
+        await self._pubsub.unsubscribe(topic)
+
+    async def _drain(self, topic: str, subscription: ISubscriptionAPI, scope: trio.CancelScope) -> None:
+        with scope:
+            await self._drain_into_channels(topic, subscription)
+
+    async def _drain_into_channels(self, topic: str, subscription: ISubscriptionAPI) -> None:
         own_id = self._host.get_id().to_bytes()
         while True:
             message: rpc_pb2.Message = await subscription.get()

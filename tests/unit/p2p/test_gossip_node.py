@@ -263,3 +263,24 @@ def test_request_failures_are_clear() -> None:
                 await client.request(server.peer_id, PROTOCOL, bytes(1024 * 1024 + 1), timeout=5)
 
     run(scenario)
+
+
+def test_unsubscribe_ends_the_channel_and_stops_delivery() -> None:
+    async def scenario() -> None:
+        async with started(P2PConfig()) as (publisher,):
+            async with started(P2PConfig(bootnodes=(publisher.listen_addrs()[0],))) as (reader,):
+                channel = await reader.subscribe(TOPIC)
+                await publisher.subscribe(TOPIC)
+                await wait_until(lambda: publisher.topic_peer_count(TOPIC) == 1)
+                await publisher.publish(TOPIC, b"first")
+                assert (await channel.receive()).data == b"first"
+                await reader.unsubscribe(TOPIC)
+                with pytest.raises(trio.EndOfChannel):
+                    await channel.receive()
+                await wait_until(lambda: publisher.topic_peer_count(TOPIC) == 0)
+                again = await reader.subscribe(TOPIC)  # and a topic can be joined again
+                await wait_until(lambda: publisher.mesh_peer_count(TOPIC) == 1)  # regrafted at a heartbeat
+                await publisher.publish(TOPIC, b"second")
+                assert (await again.receive()).data == b"second"
+
+    run(scenario)

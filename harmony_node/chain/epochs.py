@@ -1,0 +1,171 @@
+"""Epochs, committees and randomness for every chain of a network, as the beacon chain fixes them.
+
+The rules (sharding/ has the pure pieces; this module reads the beacon's headers for them):
+
+- Every chain counts epochs by its own block numbers (``EpochSchedule``): a header's ``epoch`` is
+  ``compute_epoch(number)``. The committee of a block is the beacon's shard state for that epoch,
+  so a committee is a function of the block number alone, known before the block exists.
+- The beacon's last block of epoch E (E >= 1) publishes, in ``shard_state``, the assignment for
+  epoch E + 2: one epoch of lookahead, in which a node can sync a shard it is about to validate.
+  Epochs 0 to 2 use the genesis committees.
+- The assignment shuffles every slot into shards with the randomness of epoch E: the VRF outputs
+  of E's beacon blocks chained onto the randomness of E - 1 (genesis: a hash of the beacon's genesis
+  block). The last block's own VRF counts, and a leader cannot choose its VRF, so nobody knows the
+  assignment before that block is proposed.
+- Every header carries its proposer's VRF over the parent hash; the proposer is the committee key
+  whose BLS address is the header's coinbase.
+- Until stake decides the slots (staking issue), the slots are the genesis committees' keys pooled
+  across shards with equal voting power.
+
+A shard chain can run ahead of the beacon only by the lookahead: its last block of an epoch is
+refused while the beacon has not published the next epoch's committee.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Protocol
+
+from consensus.quorum import Committee
+from crypto.vrf import VRF_OUTPUT_SIZE, compute_vrf
+from harmony_node.chain.genesis import Genesis
+from harmony_node.exceptions import DecodingError, InvalidBlock, NotFound, ValidationError
+from harmony_node.types.header import Header
+from sharding.assignment import compute_shard_assignment
+from sharding.randomness import compute_epoch_randomness, compute_genesis_randomness, validate_header_vrf
+from sharding.schedule import EpochSchedule
+from sharding.shard_state import ShardState, Slot, compute_genesis_shard_state
+
+BEACON_SHARD = 0
+GENESIS_EPOCHS = 2
+"""Epochs 0..2 use the genesis committees; epoch E + 2's assignment is published at the end of E."""
+
+
+class BeaconHeaders(Protocol):
+    """Finalized beacon headers by number; NotFound for one this node has not finalized yet."""
+
+    def get_header(self, number: int) -> Header:
+        ...
+
+
+def get_bls_address(public_key: bytes) -> bytes:
+    """Harmony's ``PublicKey.GetAddress()``: the coinbase of a block a BLS key proposed."""
+    return hashlib.sha256(public_key).digest()[:20]
+
+
+class NetworkEpochs:
+    """What every chain of one network needs to know about epochs; caches what it computed."""
+
+    def __init__(self, genesis: Genesis, schedule: EpochSchedule, beacon_genesis_hash: bytes,
+                 beacon: BeaconHeaders) -> None:
+        self.genesis = genesis
+        self.schedule = schedule
+        self.beacon = beacon
+        self.num_shards = genesis.config.num_shards
+        committees = [genesis.get_committee_keys(shard) for shard in range(self.num_shards)]
+        self.genesis_state = compute_genesis_shard_state(committees)
+        self.slots = tuple(Slot(key, get_bls_address(key), 0) for shard in committees for key in shard)
+        self._randomness: dict[int, bytes] = {0: compute_genesis_randomness(beacon_genesis_hash)}
+        self._states: dict[int, ShardState] = {}
+
+    def get_shard_state(self, epoch: int) -> ShardState:
+        """The assignment of ``epoch``; NotFound while the beacon block publishing it is not final here."""
+        if epoch <= GENESIS_EPOCHS:
+            return self.genesis_state
+        state = self._states.get(epoch)
+        if state is None:
+            header = self.beacon.get_header(self.schedule.get_last_block(epoch - GENESIS_EPOCHS))
+            try:
+                state = ShardState.decode(header.shard_state)
+            except DecodingError as exc:  # it was validated on import: the database is damaged
+                raise NotFound(f"shard state of epoch {epoch} does not decode: {exc}") from exc
+            self._states[epoch] = state
+        return state
+
+    def get_committee(self, shard_id: int, number: int) -> Committee:
+        """The committee that signs block ``number`` of ``shard_id``."""
+        epoch = self.schedule.compute_epoch(number)
+        committee = self.get_shard_state(epoch).get_committee(shard_id)
+        # Certificates are checked against (shard, epoch) of the block they sign.
+        return Committee(shard_id, epoch, committee.public_keys, committee.voting_power)
+
+    def get_randomness(self, epoch: int) -> bytes:
+        """Randomness of a finished beacon epoch (every block of it final here)."""
+        known = self._randomness.get(epoch)
+        if known is None:
+            first, last = self.schedule.get_first_block(epoch), self.schedule.get_last_block(epoch)
+            outputs = [self.beacon.get_header(n).vrf[:VRF_OUTPUT_SIZE] for n in range(first, last + 1)]
+            known = compute_epoch_randomness(self.get_randomness(epoch - 1), outputs)
+            self._randomness[epoch] = known
+        return known
+
+    def compute_published_state(self, epoch: int, last_vrf_output: bytes) -> ShardState:
+        """The assignment the beacon's last block of ``epoch`` publishes, given that block's VRF output."""
+        first, last = self.schedule.get_first_block(epoch), self.schedule.get_last_block(epoch)
+        outputs = [self.beacon.get_header(n).vrf[:VRF_OUTPUT_SIZE] for n in range(first, last)]
+        randomness = compute_epoch_randomness(self.get_randomness(epoch - 1), [*outputs, last_vrf_output])
+        return compute_shard_assignment(self.slots, randomness, epoch + GENESIS_EPOCHS, self.num_shards)
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderFields:
+    """What a leader fills into a header because of the epoch rules."""
+
+    epoch: int
+    vrf: bytes
+    shard_state: bytes
+
+
+class ChainRules:
+    """The epoch rules of one chain: fields a leader must fill in, and checks on import."""
+
+    def __init__(self, epochs: NetworkEpochs, shard_id: int) -> None:
+        self.epochs = epochs
+        self.shard_id = shard_id
+        self.schedule = epochs.schedule
+
+    def get_committee(self, number: int) -> Committee:
+        return self.epochs.get_committee(self.shard_id, number)
+
+    def _require_next_committee(self, number: int) -> None:
+        if self.schedule.is_last_block(number):
+            next_epoch = self.schedule.compute_epoch(number) + 1
+            try:
+                self.epochs.get_shard_state(next_epoch)
+            except NotFound as exc:
+                raise InvalidBlock(f"block {number} ends an epoch, but the beacon has not published the "
+                                   f"committee of epoch {next_epoch} here yet") from exc
+
+    def compute_header_fields(self, parent: Header, leader_secret: int) -> HeaderFields:
+        """``epoch``, ``vrf`` and ``shard_state`` of the block after ``parent``, built by ``leader_secret``."""
+        number = parent.number + 1
+        self._require_next_committee(number)
+        vrf = compute_vrf(leader_secret, parent.hash)
+        shard_state = b""
+        if self.shard_id == BEACON_SHARD and self.schedule.is_last_block(number):
+            epoch = self.schedule.compute_epoch(number)
+            shard_state = self.epochs.compute_published_state(epoch, vrf[:VRF_OUTPUT_SIZE]).encode()
+        return HeaderFields(self.schedule.compute_epoch(number), vrf, shard_state)
+
+    def validate_header(self, parent: Header, header: Header) -> None:
+        """Epoch, proposer VRF and published shard state of ``header``; InvalidBlock names the rule."""
+        number = header.number
+        if header.epoch != self.schedule.compute_epoch(number):
+            raise InvalidBlock(f"block {number} must be in epoch {self.schedule.compute_epoch(number)}, "
+                               f"not {header.epoch}")
+        self._require_next_committee(number)
+        committee = self.get_committee(number)
+        proposer = next((k for k in committee.public_keys if get_bls_address(k) == header.coinbase), None)
+        if proposer is None:
+            raise InvalidBlock("the coinbase is not the address of a committee key")
+        try:
+            output = validate_header_vrf(header, proposer, parent.hash)
+        except ValidationError as exc:
+            raise InvalidBlock(f"VRF: {exc}") from exc
+        expected = b""
+        if self.shard_id == BEACON_SHARD and self.schedule.is_last_block(number):
+            expected = self.epochs.compute_published_state(header.epoch, output).encode()
+        if header.shard_state != expected:
+            raise InvalidBlock("shard state is not the assignment this block must publish"
+                               if expected else "only the beacon's last block of an epoch carries a shard state")
