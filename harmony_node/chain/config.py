@@ -32,6 +32,8 @@ class ChainConfig:
     min_gas_price: int = 100 * NANO
     """Harmony's pool PriceLimit (100 Gwei). We also enforce it in blocks, so no block can carry
     transactions that a correct pool would have refused."""
+    blocks_per_epoch: int = 16
+    """Blocks per epoch on every chain (Harmony's localnet BlocksPerEpochV2 default)."""
 
     def __post_init__(self) -> None:
         if self.chain_id <= 0 or self.chain_id >= self.eth_chain_id_base:
@@ -42,6 +44,8 @@ class ChainConfig:
             raise ValidationError("block_gas_limit must fit at least one transfer")
         if self.min_gas_price < 0:
             raise ValidationError("min_gas_price must not be negative")
+        if self.blocks_per_epoch < 1:
+            raise ValidationError("blocks_per_epoch must be at least 1")
 
     def get_eth_chain_id(self, shard_id: int) -> int:
         """The Ethereum chain id that ``eth_`` transactions on ``shard_id`` must be signed with."""

@@ -5,7 +5,7 @@ File format (``localnet_genesis.json`` beside this module is the default localne
     {
       "network": "localnet",
       "config": {"chain_id": 2, "eth_chain_id_base": 1666700000, "num_shards": 3,
-                 "block_gas_limit": 30000000, "min_gas_price": "100000000000"},
+                 "block_gas_limit": 30000000, "min_gas_price": "100000000000", "blocks_per_epoch": 16},
       "timestamp": 1561734000,
       "extra_data": "text",
       "alloc": {"one1... or 0x...": "<balance in atto, decimal string or integer>"},
@@ -103,6 +103,7 @@ def parse_genesis(text: str | bytes) -> Genesis:
             num_shards=_get_int(raw_config, "num_shards", defaults.num_shards),
             block_gas_limit=_get_int(raw_config, "block_gas_limit", defaults.block_gas_limit),
             min_gas_price=_get_int(raw_config, "min_gas_price", defaults.min_gas_price),
+            blocks_per_epoch=_get_int(raw_config, "blocks_per_epoch", defaults.blocks_per_epoch),
         )
     except InvalidGenesis:
         raise

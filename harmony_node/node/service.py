@@ -1,16 +1,19 @@
-"""``hmy-node start``: one shard's full node as trio services around the pure core.
+"""``hmy-node start``: a full node of a sharded network, as trio services around the pure core.
 
-Services (one nursery, stopped together on SIGTERM/SIGINT):
-- gossip: the libp2p host; consensus and transaction messages of this shard's topic are routed
-  in, outgoing consensus messages and transaction batches published;
-- consensus: the only task that touches the engine and the chain; it drains one channel of events
-  (peer messages, timers, synced blocks) and executes what ``ConsensusDriver`` hands back;
-- sync: asks connected peers for finalized blocks when consensus says the node is behind, and
-  answers other nodes' requests; a peer whose blocks are refused is skipped next time;
-- pool gossip: every 100 ms, the transactions admitted since the last batch go out as one message;
-- metrics: Prometheus text on ``[metrics]``.
+A node runs one ``ChainService`` per chain it follows: always the beacon (shard 0), whose headers
+fix every chain's committees; as a validator, every shard its keys are assigned to in the current
+or the next two epochs (so a newly assigned shard is synced during the lookahead epoch, and a left
+one is dropped); as a non-validating node, the shard it is configured for. Which chains run is
+re-decided after every beacon block.
 
-Time for consensus is wall-clock milliseconds; timers are trio sleeps until that time.
+Per chain: one task owns the consensus engine and the chain and drains one channel of events
+(peer messages, timers, blocks); a member of the chain's committee for the next block subscribes
+to the chain's consensus topic, everyone else follows the chain's client topic, where the leader of
+each commit publishes the block with its certificate (and asks peers over the sync protocol when
+blocks stop coming). A transaction pool per chain gossips new transactions in batches.
+
+Everything stops together on SIGTERM/SIGINT; a chain that is dropped closes its database.
+Consensus time is wall-clock milliseconds; timers are trio sleeps until that time.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import math
 import signal
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -39,33 +42,45 @@ from consensus.fbft import (
     RequestSync,
     SendToLeader,
     SetTimer,
+    SyncedBlock,
     TimerFired,
 )
-from consensus.quorum import Committee
 from crypto import bls
 from harmony_node.chain.blockchain import Blockchain
-from harmony_node.chain.genesis import Genesis, get_localnet_genesis, load_genesis
+from harmony_node.chain.epochs import BEACON_SHARD, ChainRules, NetworkEpochs
+from harmony_node.chain.genesis import Genesis, build_genesis_block, get_localnet_genesis, load_genesis
 from harmony_node.db.level import LevelDBStore
-from harmony_node.exceptions import DecodingError, ValidationError
+from harmony_node.db.memory import MemoryStore
+from harmony_node.db.store import WriteBatch
+from harmony_node.exceptions import DecodingError, HarmonyError, NotFound, ValidationError
 from harmony_node.node.chain_access import NodeChainAccess
 from harmony_node.node.config import ConfigError, NodeConfig
 from harmony_node.node.consensus_driver import ConsensusDriver
 from harmony_node.node.keys import load_validator_keys, read_passphrase_file
 from harmony_node.node.metrics import Metrics, serve_metrics
-from harmony_node.node.sync import decode_sync_response, encode_sync_request, handle_sync_request
+from harmony_node.node.sync import (
+    decode_sync_response,
+    encode_sync_request,
+    encode_sync_response,
+    handle_sync_request,
+)
 from harmony_node.p2p.envelope import Envelope, MessageKind, decode_envelope, pack_transactions, unpack_batch
 from harmony_node.p2p.errors import P2PError
-from harmony_node.p2p.gossip import GossipNode
+from harmony_node.p2p.gossip import GossipMessage, GossipNode
 from harmony_node.p2p.host import P2PConfig
-from harmony_node.p2p.topics import Network, node_topic, sync_protocol_id
+from harmony_node.p2p.topics import Network, client_topic, node_topic, sync_protocol_id
 from harmony_node.txpool import TxPool, TxPoolConfig
 from harmony_node.types.block import Block
+from harmony_node.types.header import Header
+from sharding.schedule import EpochSchedule
 
 log = logging.getLogger("harmony_node.node")
 
 POOL_GOSSIP_INTERVAL_S = 0.1
 MAX_BLOCK_TRANSACTIONS = 2000
 SYNC_TIMEOUT_S = 10.0
+FOLLOW_STALL_BLOCKS = 3
+"""A following chain asks peers for blocks after this many block times without one."""
 
 
 def get_wall_ms() -> int:
@@ -80,89 +95,126 @@ def get_network(genesis: Genesis) -> Network:
     return Network.LOCALNET
 
 
-def find_shard(genesis: Genesis, public_keys: Sequence[bytes], requested: int) -> int:
-    """The shard a node serves: the one whose committee holds all its keys, else ``requested`` (or 0)."""
-    if not public_keys:
-        return max(requested, 0)
-    shards = {shard for shard in range(genesis.config.num_shards)
-              for key in public_keys if key in genesis.get_committee_keys(shard)}
-    if len(shards) != 1 or any(key not in genesis.get_committee_keys(min(shards)) for key in public_keys):
-        raise ConfigError("every BLS key of a validator must be in one shard's genesis committee "
-                          f"(found in shards {sorted(shards) or 'none'})")
-    shard = shards.pop()
-    if requested not in (-1, shard):
-        raise ConfigError(f"consensus.shard is {requested} but the keys belong to shard {shard}")
-    return shard
+def find_genesis_shard(genesis: Genesis, public_keys: Sequence[bytes]) -> int | None:
+    """The shard whose genesis committee holds one of ``public_keys`` (None: none does)."""
+    for shard in range(genesis.config.num_shards):
+        if any(key in genesis.get_committee_keys(shard) for key in public_keys):
+            return shard
+    return None
+
+
+class NodeStarted(Protocol):
+    """What ``nursery.start`` passes in (typed here: this mypy cannot see trio's TaskStatus)."""
+
+    def started(self, value: Node) -> None:
+        ...
 
 
 @dataclass
-class Node:
-    """Everything one running node holds."""
+class ChainService:
+    """One chain this node follows (and validates, while its keys are in the committee)."""
 
-    config: NodeConfig
-    genesis: Genesis
+    node: Node
     shard_id: int
+    store: LevelDBStore
     chain: Blockchain
     pool: TxPool
+    access: NodeChainAccess
     driver: ConsensusDriver
-    gossip: GossipNode
-    metrics: Metrics
-    own_keys: frozenset[bytes]
-    topic: str
+    consensus_topic: str
+    client_topic: str
     sync_protocol: str
     events_in: trio.MemorySendChannel[Event]
     events_out: trio.MemoryReceiveChannel[Event]
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     nursery: trio.Nursery | None = None
+    validating: bool = False
     last_block_time: float = 0.0
+    last_block_monotonic: float = field(default_factory=time.monotonic)
     bad_sync_peers: frozenset[str] = frozenset()
     sync_in_flight: bool = False
     last_sync_peer: str = ""
     last_view: int = 0
     last_height: int = 0
 
-    # --- consensus task -------------------------------------------------------------------------
+    @property
+    def metrics(self) -> Metrics:
+        return self.node.metrics
+
+    async def run(self) -> None:
+        """Follow the chain until ``scope`` is cancelled; the database is closed on the way out."""
+        try:
+            with self.scope:
+                await self.node.wait_for_committee(self.shard_id, self.chain.head.number + 1)
+                async with trio.open_nursery() as nursery:
+                    self.nursery = nursery
+                    client = await self.node.gossip.subscribe(self.client_topic)
+                    nursery.start_soon(self.run_client_in, client)
+                    nursery.start_soon(self.run_consensus)
+                    nursery.start_soon(self.run_pool_gossip)
+                    nursery.start_soon(self.run_follow_watchdog)
+        finally:
+            self.nursery = None
+            with trio.CancelScope(shield=True):
+                for topic in (self.client_topic, self.consensus_topic):
+                    try:
+                        await self.node.gossip.unsubscribe(topic)
+                    except P2PError:
+                        pass  # the gossip service is stopping too
+            self.store.close()
+            log.info("chain stopped", extra={"shard": self.shard_id, "head": self.chain.head.number})
+
+    # --- consensus -------------------------------------------------------------------------------
 
     async def run_consensus(self) -> None:
         await self.execute(self.driver.start(get_wall_ms()))
         if self.driver.state is not None:  # views counted as view changes start from here
             self.last_view, self.last_height = self.driver.state.view, self.driver.state.tip.number
+        await self.update_membership()
         async for event in self.events_out:
             try:
                 actions = self.driver.handle(event, get_wall_ms())
             except ValidationError as exc:  # a synced batch that does not decode, for instance
-                log.info("event refused", extra={"reason": str(exc)})
+                log.info("event refused", extra={"shard": self.shard_id, "reason": str(exc)})
+                continue
+            except NotFound as exc:  # a committee the beacon has not given us yet: start over later
+                log.warning("consensus paused", extra={"shard": self.shard_id, "reason": str(exc)})
+                await self.node.wait_for_committee(self.shard_id, self.chain.head.number + 1)
+                await self.execute(self.driver.start(get_wall_ms()))
                 continue
             await self.execute(actions)
-            state = self.driver.state
-            if state is not None:
-                # The view moved on without a new block: a view change.
-                if state.view > self.last_view and state.tip.number == self.last_height:
-                    self.metrics.increment("hmy_consensus_view_changes_total", state.view - self.last_view, self.shard_id)
-                self.last_view, self.last_height = state.view, state.tip.number
-                self.metrics.set("hmy_consensus_view", state.view, self.shard_id)
-                leader = self.driver.engine.get_leader_index(state.committee, state.view)
-                self.metrics.set("hmy_consensus_leader_index", leader, self.shard_id)
-                self.metrics.set_leader(self.shard_id, state.committee.public_keys[leader])
+            self.record_view()
+
+    def record_view(self) -> None:
+        state = self.driver.state
+        if state is None:
+            return
+        # The view moved on without a new block: a view change.
+        if state.view > self.last_view and state.tip.number == self.last_height:
+            self.metrics.increment("hmy_consensus_view_changes_total", state.view - self.last_view, self.shard_id)
+        self.last_view, self.last_height = state.view, state.tip.number
+        self.metrics.set("hmy_consensus_view", state.view, self.shard_id)
+        leader = self.driver.engine.get_leader_index(state.committee, state.view)
+        self.metrics.set("hmy_consensus_leader_index", leader, self.shard_id)
+        self.metrics.set_leader(self.shard_id, state.committee.public_keys[leader])
 
     async def execute(self, actions: list[Action]) -> None:
         for action in actions:
             if isinstance(action, Broadcast):
-                await self.publish_consensus(action.data)
+                await self.publish(self.consensus_topic, Envelope(MessageKind.CONSENSUS, action.data))
             elif isinstance(action, SendToLeader):
-                if action.leader in self.own_keys:  # gossip does not echo our own messages back
+                if action.leader in self.node.own_keys:  # gossip does not echo our own messages back
                     self.events_in.send_nowait(MessageReceived(action.data))
                 else:
-                    await self.publish_consensus(action.data)
+                    await self.publish(self.consensus_topic, Envelope(MessageKind.CONSENSUS, action.data))
             elif isinstance(action, SetTimer):
                 assert self.nursery is not None
                 self.nursery.start_soon(self.fire_timer, action)
             elif isinstance(action, RequestSync):
-                if not self.sync_in_flight:
-                    self.sync_in_flight = True
-                    assert self.nursery is not None
-                    self.nursery.start_soon(self.sync_from_peer, action.from_number)
+                self.request_sync(action.from_number)
             elif isinstance(action, ReportEvidence):
-                log.warning("double sign observed", extra={"height": action.evidence.block_number,
+                log.warning("double sign observed", extra={"shard": self.shard_id,
+                                                           "height": action.evidence.block_number,
                                                            "view": action.evidence.view_id})
             elif isinstance(action, Rejected):
                 self.metrics.increment("hmy_messages_rejected_total", shard=self.shard_id)
@@ -171,13 +223,13 @@ class Node:
                     log.warning("sync peer served bad blocks", extra={"peer": self.last_sync_peer,
                                                                       "reason": action.reason})
                     self.bad_sync_peers |= {self.last_sync_peer}
-                log.debug("rejected", extra={"reason": action.reason})
+                log.debug("rejected", extra={"shard": self.shard_id, "reason": action.reason})
 
-    async def publish_consensus(self, data: bytes) -> None:
+    async def publish(self, topic: str, envelope: Envelope) -> None:
         try:
-            await self.gossip.publish(self.topic, Envelope(MessageKind.CONSENSUS, data).encode())
+            await self.node.gossip.publish(topic, envelope.encode())
         except (P2PError, ValidationError) as exc:
-            log.warning("publish failed", extra={"reason": str(exc)})
+            log.warning("publish failed", extra={"topic": topic, "reason": str(exc)})
 
     async def fire_timer(self, timer: SetTimer) -> None:
         await trio.sleep(max(0.0, (timer.at - get_wall_ms()) / 1000))
@@ -185,31 +237,74 @@ class Node:
 
     def on_commit(self, block: Block) -> None:
         self.pool.reset(self.chain.get_state())
-        now = time.monotonic()
+        self.last_block_monotonic = now = time.monotonic()
         if self.last_block_time:
             self.metrics.set("hmy_block_interval_seconds", round(now - self.last_block_time, 3), self.shard_id)
         self.last_block_time = now
-        self.metrics.set("hmy_chain_height", block.header.number, self.shard_id)
-        self.metrics.set("hmy_chain_epoch", block.header.epoch, self.shard_id)
+        header = block.header
+        self.metrics.set("hmy_chain_height", header.number, self.shard_id)
+        self.metrics.set("hmy_chain_epoch", header.epoch, self.shard_id)
         self.metrics.increment("hmy_blocks_finalized_total", shard=self.shard_id)
         self.metrics.set("hmy_txpool_size", len(self.pool), self.shard_id)
-        log.info("block finalized", extra={"number": block.header.number, "hash": "0x" + block.header.hash.hex(),
-                                           "txs": len(block.transactions), "view": block.header.view_id})
+        log.info("block finalized", extra={"shard": self.shard_id, "number": header.number, "epoch": header.epoch,
+                                           "hash": "0x" + header.hash.hex(), "txs": len(block.transactions),
+                                           "view": header.view_id})
+        commit = self.chain.head_commit
+        state = self.driver.state
+        if self.nursery is not None and commit is not None and state is not None:
+            committee = self.chain.get_committee(header.number)
+            leader = committee.public_keys[self.driver.engine.get_leader_index(committee, commit.view)]
+            if leader in self.node.own_keys:  # the commit's leader tells the followers
+                payload = encode_sync_response((SyncedBlock(self.chain.chain_store.get_block_bytes(header.hash),
+                                                            commit.view, commit.certificate),))
+                self.nursery.start_soon(self.publish, self.client_topic, Envelope(MessageKind.BLOCK_SYNC, payload))
+            self.nursery.start_soon(self.update_membership)
+        self.node.on_block(self.shard_id)
+
+    async def update_membership(self) -> None:
+        """Join the consensus topic while a key of ours is in the next block's committee; leave it after."""
+        try:
+            committee = self.chain.get_committee(self.chain.head.number + 1)
+        except NotFound:
+            return
+        validating = any(key in self.node.own_keys for key in committee.public_keys)
+        self.metrics.set("hmy_consensus_validating", float(validating), self.shard_id)
+        if validating == self.validating:
+            return
+        self.validating = validating
+        if validating:
+            messages = await self.node.gossip.subscribe(self.consensus_topic)
+            assert self.nursery is not None
+            self.nursery.start_soon(self.run_consensus_in, messages)
+            log.info("validating", extra={"shard": self.shard_id, "from": self.chain.head.number + 1})
+        else:
+            await self.node.gossip.unsubscribe(self.consensus_topic)
+            log.info("following", extra={"shard": self.shard_id, "from": self.chain.head.number + 1})
 
     # --- gossip in and out -----------------------------------------------------------------------
 
-    async def run_gossip_in(self) -> None:
-        self.gossip.set_topic_validator(self.topic, is_wellformed_envelope)
-        messages = await self.gossip.subscribe(self.topic)
+    async def run_consensus_in(self, messages: trio.MemoryReceiveChannel[GossipMessage]) -> None:
         async for message in messages:
             try:
                 envelope = decode_envelope(message.data)
             except DecodingError:
-                continue  # the validator already dropped these; a race at subscribe time only
+                continue  # the topic validator drops these; a race at subscribe time only
             if envelope.kind == MessageKind.CONSENSUS:
                 self.events_in.send_nowait(MessageReceived(envelope.payload))
             elif envelope.kind in (MessageKind.TRANSACTION, MessageKind.STAKING):
                 self.admit_transactions(envelope)
+
+    async def run_client_in(self, messages: trio.MemoryReceiveChannel[GossipMessage]) -> None:
+        async for message in messages:
+            try:
+                envelope = decode_envelope(message.data)
+                if envelope.kind != MessageKind.BLOCK_SYNC:
+                    continue
+                blocks = decode_sync_response(envelope.payload)
+            except DecodingError:
+                continue
+            if blocks:
+                self.events_in.send_nowait(BlocksSynced(blocks))
 
     def admit_transactions(self, envelope: Envelope) -> None:
         try:
@@ -220,7 +315,7 @@ class Node:
             try:
                 self.pool.add(raw)
             except ValidationError as exc:  # already known, nonce too low...: never forwarded
-                log.debug("transaction refused", extra={"reason": str(exc)})
+                log.debug("transaction refused", extra={"shard": self.shard_id, "reason": str(exc)})
         self.metrics.set("hmy_txpool_size", len(self.pool), self.shard_id)
 
     async def run_pool_gossip(self) -> None:
@@ -228,38 +323,147 @@ class Node:
             await trio.sleep(POOL_GOSSIP_INTERVAL_S)
             batch = self.pool.drain_new_for_gossip()
             if batch:
-                try:
-                    await self.gossip.publish(self.topic, pack_transactions(batch).encode())
-                except (P2PError, ValidationError) as exc:
-                    log.warning("transaction gossip failed", extra={"reason": str(exc)})
+                await self.publish(self.consensus_topic, pack_transactions(batch))
 
     # --- sync ------------------------------------------------------------------------------------
 
+    async def run_follow_watchdog(self) -> None:
+        """Ask peers for blocks when none came for a few block times (a lost client message)."""
+        stall = FOLLOW_STALL_BLOCKS * self.node.config.consensus.block_time_ms / 1000
+        while True:
+            await trio.sleep(stall / 2)
+            if time.monotonic() - self.last_block_monotonic > stall:
+                self.request_sync(self.chain.head.number + 1)
+
+    def request_sync(self, from_number: int) -> None:
+        if not self.sync_in_flight and self.nursery is not None:
+            self.sync_in_flight = True
+            self.nursery.start_soon(self.sync_from_peer, from_number)
+
     async def serve_sync(self, peer_id: str, payload: bytes) -> bytes:
+        if self.nursery is None:
+            raise P2PError(f"shard {self.shard_id} is not served by this node now")
         return handle_sync_request(self.chain, payload)
 
     async def sync_from_peer(self, from_number: int) -> None:
         try:
-            peers = [p for p in self.gossip.get_peer_ids() if p not in self.bad_sync_peers]
+            peers = [p for p in self.node.gossip.get_peer_ids() if p not in self.bad_sync_peers]
             if not peers:
                 self.bad_sync_peers = frozenset()  # everyone failed once: give them another chance
                 return
             peer = peers[from_number % len(peers)]
             try:
-                response = await self.gossip.request(peer, self.sync_protocol, encode_sync_request(from_number),
-                                                     timeout=SYNC_TIMEOUT_S)
+                response = await self.node.gossip.request(peer, self.sync_protocol, encode_sync_request(from_number),
+                                                          timeout=SYNC_TIMEOUT_S)
                 blocks = decode_sync_response(response)
             except (P2PError, DecodingError) as exc:
-                log.info("sync request failed", extra={"peer": peer, "reason": str(exc)})
+                log.debug("sync request failed", extra={"shard": self.shard_id, "peer": peer, "reason": str(exc)})
                 self.bad_sync_peers |= {peer}
                 return
             if blocks:
                 self.last_sync_peer = peer
                 self.events_in.send_nowait(BlocksSynced(blocks))
-            else:  # consensus asks only when others are ahead: this peer is stale
+            else:  # it has nothing newer than we do: try another next time
                 self.bad_sync_peers |= {peer}
         finally:
             self.sync_in_flight = False
+
+
+@dataclass
+class Node:
+    """Everything one running node holds."""
+
+    config: NodeConfig
+    genesis: Genesis
+    network: Network
+    epochs: NetworkEpochs
+    gossip: GossipNode
+    secrets: dict[bytes, int]
+    metrics: Metrics = field(default_factory=Metrics)
+    chains: dict[int, ChainService] = field(default_factory=dict)
+    nursery: trio.Nursery | None = None
+    beacon_progress: trio.Event = field(default_factory=trio.Event)
+
+    @property
+    def own_keys(self) -> frozenset[bytes]:
+        return frozenset(self.secrets)
+
+    def open_chain(self, shard_id: int) -> ChainService:
+        """Open (creating if new) the database of ``shard_id`` and wire its services (not started)."""
+        store = LevelDBStore(self.config.get_chain_path(shard_id))
+        try:
+            rules = ChainRules(self.epochs, shard_id)
+            chain = Blockchain.open(store, self.genesis, shard_id, rules.get_committee, rules)
+        except BaseException:
+            store.close()
+            raise
+        pool = TxPool(TxPoolConfig(), self.genesis.config, shard_id, chain.get_state())
+        access = NodeChainAccess(chain, lambda: pool.get_executable(MAX_BLOCK_TRANSACTIONS,
+                                                                    self.genesis.config.block_gas_limit),
+                                 secrets=self.secrets)
+        consensus = self.config.consensus
+        fbft = FbftConfig(shard_id=shard_id, block_time=consensus.block_time_ms,
+                          view_timeout=consensus.view_timeout_ms, blocks_per_leader=consensus.blocks_per_leader)
+        driver = ConsensusDriver(FbftEngine(fbft, access, list(self.secrets.values())), access)
+        # Unbounded: a consensus message is never dropped for lack of room; the backlog shows instead.
+        events_in, events_out = trio.open_memory_channel[Event](math.inf)
+        service = ChainService(self, shard_id, store, chain, pool, access, driver, node_topic(self.network, shard_id),
+                               client_topic(self.network, shard_id), sync_protocol_id(self.network, shard_id),
+                               events_in, events_out)
+        driver.on_commit = service.on_commit
+        self.metrics.set("hmy_chain_height", chain.head.number, shard_id)
+        self.metrics.set("hmy_chain_epoch", chain.head.epoch, shard_id)
+        return service
+
+    def start_chain(self, service: ChainService) -> None:
+        assert self.nursery is not None
+        self.chains[service.shard_id] = service
+        self.gossip.set_topic_validator(service.consensus_topic, is_wellformed_envelope)
+        self.gossip.set_topic_validator(service.client_topic, is_wellformed_envelope)
+        self.gossip.set_request_handler(service.sync_protocol, service.serve_sync)
+        self.nursery.start_soon(service.run)
+        log.info("following chain", extra={"shard": service.shard_id, "head": service.chain.head.number})
+
+    def get_wanted_shards(self) -> set[int]:
+        """The beacon, the configured shard of a non-validator, and the shards of our keys from now on."""
+        wanted = {BEACON_SHARD}
+        if not self.secrets:
+            wanted.add(max(self.config.consensus.shard, 0))
+            return wanted
+        beacon = self.chains[BEACON_SHARD].chain
+        epoch = beacon.head.epoch
+        for upcoming in range(max(0, epoch - 1), epoch + 3):
+            try:
+                state = self.epochs.get_shard_state(upcoming)
+            except NotFound:
+                break  # not published yet
+            wanted |= {shard for key in self.secrets if (shard := state.get_shard_of_key(key)) is not None}
+        return wanted
+
+    def update_chains(self) -> None:
+        wanted = self.get_wanted_shards()
+        for shard_id in sorted(wanted - set(self.chains)):
+            self.start_chain(self.open_chain(shard_id))
+        for shard_id in sorted(set(self.chains) - wanted):
+            service = self.chains.pop(shard_id)
+            service.scope.cancel()
+            log.info("leaving chain", extra={"shard": shard_id})
+
+    def on_block(self, shard_id: int) -> None:
+        if shard_id == BEACON_SHARD:
+            self.beacon_progress.set()
+            self.beacon_progress = trio.Event()
+            if self.nursery is not None:
+                self.update_chains()
+
+    async def wait_for_committee(self, shard_id: int, number: int) -> None:
+        """Until the beacon here has published the committee of block ``number`` of ``shard_id``."""
+        while True:
+            try:
+                self.epochs.get_committee(shard_id, number)
+                return
+            except NotFound:
+                await self.beacon_progress.wait()
 
     async def run_peer_metrics(self) -> None:
         while True:
@@ -273,7 +477,8 @@ def is_wellformed_envelope(data: bytes) -> bool:
         envelope = decode_envelope(data)
     except DecodingError:
         return False
-    return envelope.kind in (MessageKind.CONSENSUS, MessageKind.TRANSACTION, MessageKind.STAKING)
+    return envelope.kind in (MessageKind.CONSENSUS, MessageKind.TRANSACTION, MessageKind.STAKING,
+                             MessageKind.BLOCK_SYNC)
 
 
 def load_genesis_for(config: NodeConfig) -> Genesis:
@@ -293,58 +498,55 @@ def load_keys(config: NodeConfig) -> list[int]:
     return load_validator_keys(consensus.bls_key_files, passphrase)
 
 
-class NodeStarted(Protocol):
-    """What ``nursery.start`` passes in (typed here: this mypy cannot see trio's TaskStatus)."""
-
-    def started(self, value: Node) -> None:
-        ...
+def validate_node_setup(genesis: Genesis, public_keys: Sequence[bytes], config: NodeConfig) -> None:
+    if not any(genesis.committees):
+        raise ConfigError("the genesis names no committee for any shard (add \"committees\" to it)")
+    if public_keys and find_genesis_shard(genesis, public_keys) is None and not genesis.committees:
+        raise ConfigError("none of the BLS keys is a validator of this network")
+    shard = config.consensus.shard
+    if not public_keys and shard >= genesis.config.num_shards:
+        raise ConfigError(f"shard {shard} does not exist ({genesis.config.num_shards} shards)")
 
 
 async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STATUS_IGNORED) -> None:
     """Run until SIGTERM/SIGINT (or cancellation); everything is closed on the way out."""
     genesis = load_genesis_for(config)
-    secrets = load_keys(config)
-    public_keys = [bls.secret_to_public(s) for s in secrets]
-    shard_id = find_shard(genesis, public_keys, config.consensus.shard)
-    committee_keys = genesis.get_committee_keys(shard_id)
-    if not committee_keys:
-        raise ConfigError(f"the genesis names no committee for shard {shard_id}")
-    committee = Committee.with_equal_power(committee_keys, shard_id=shard_id, epoch=0)
+    secrets = {bls.secret_to_public(s): s for s in load_keys(config)}
+    validate_node_setup(genesis, list(secrets), config)
     Path(config.datadir).mkdir(parents=True, exist_ok=True)
     network = get_network(genesis)
-    with LevelDBStore(config.get_chain_path(shard_id)) as store:
-        chain = Blockchain.open(store, genesis, shard_id, lambda number: committee)
-        pool = TxPool(TxPoolConfig(), genesis.config, shard_id, chain.get_state())
-        access = NodeChainAccess(chain, lambda: pool.get_executable(MAX_BLOCK_TRANSACTIONS,
-                                                                    genesis.config.block_gas_limit))
-        fbft_config = FbftConfig(shard_id=shard_id, block_time=config.consensus.block_time_ms,
-                                 view_timeout=config.consensus.view_timeout_ms,
-                                 blocks_per_leader=config.consensus.blocks_per_leader)
-        driver = ConsensusDriver(FbftEngine(fbft_config, access, secrets), access)
-        gossip = GossipNode(P2PConfig(listen_host=config.p2p.host, port=config.p2p.port,
-                                      key_file=config.p2p_key_file, bootnodes=config.p2p.bootnodes))
-        # Unbounded: a consensus message is never dropped for lack of room; the backlog is visible instead.
-        events_in, events_out = trio.open_memory_channel[Event](math.inf)
-        node = Node(config, genesis, shard_id, chain, pool, driver, gossip, Metrics(), frozenset(public_keys),
-                    node_topic(network, shard_id), sync_protocol_id(network, shard_id), events_in, events_out)
-        driver.on_commit = node.on_commit
-        node.metrics.set("hmy_chain_height", chain.head.number, shard_id)
-        node.metrics.set("hmy_consensus_validating", float(bool(set(public_keys) & set(committee_keys))), shard_id)
+    beacon_genesis = build_genesis_block(genesis, BEACON_SHARD, MemoryStore(), WriteBatch()).header.hash
+    schedule = EpochSchedule(genesis.config.blocks_per_epoch)
+    epochs = NetworkEpochs(genesis, schedule, beacon_genesis, beacon=_NoBeaconYet())
+    gossip = GossipNode(P2PConfig(listen_host=config.p2p.host, port=config.p2p.port,
+                                  key_file=config.p2p_key_file, bootnodes=config.p2p.bootnodes))
+    node = Node(config, genesis, network, epochs, gossip, secrets)
+    beacon = node.open_chain(BEACON_SHARD)
+    epochs.beacon = beacon.chain
+    try:
         async with gossip.run():
-            gossip.set_request_handler(node.sync_protocol, node.serve_sync)
-            log.info("node started", extra={"shard": shard_id, "peer_id": gossip.peer_id, "head": chain.head.number,
-                                            "validator_keys": len(secrets), "listen": ",".join(gossip.listen_addrs())})
+            log.info("node started", extra={"peer_id": gossip.peer_id, "validator_keys": len(secrets),
+                                            "listen": ",".join(gossip.listen_addrs())})
             async with trio.open_nursery() as nursery:
                 node.nursery = nursery
                 nursery.start_soon(stop_on_signal, nursery.cancel_scope)
                 if config.metrics.enabled:
                     await nursery.start(serve_metrics, node.metrics, config.metrics.host, config.metrics.port)
-                nursery.start_soon(node.run_gossip_in)
-                nursery.start_soon(node.run_pool_gossip)
+                node.start_chain(beacon)
+                node.update_chains()
                 nursery.start_soon(node.run_peer_metrics)
-                nursery.start_soon(node.run_consensus)
                 task_status.started(node)
-        log.info("node stopped", extra={"head": chain.head.number})
+    finally:
+        if BEACON_SHARD not in node.chains:  # never started: close it here
+            beacon.store.close()
+    log.info("node stopped", extra={"heads": {s: c.chain.head.number for s, c in node.chains.items()}})
+
+
+class _NoBeaconYet:
+    """Stands in until the beacon chain is open (nothing asks before then)."""
+
+    def get_header(self, number: int) -> Header:
+        raise NotFound("the beacon chain is not open yet")
 
 
 async def stop_on_signal(scope: trio.CancelScope) -> None:
@@ -357,4 +559,7 @@ async def stop_on_signal(scope: trio.CancelScope) -> None:
 
 def start_node(config: NodeConfig) -> None:
     """Blocking entry point for the CLI; HarmonyError for configuration and key problems."""
-    trio.run(run_node, config)
+    try:
+        trio.run(run_node, config)
+    except* HarmonyError as group:  # a setup error escaping the nursery: report the first plainly
+        raise group.exceptions[0] from None
