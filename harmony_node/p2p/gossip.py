@@ -66,6 +66,12 @@ class GossipNode:
             degree_high=config.degree_high,
             heartbeat_interval=config.heartbeat_interval,
             spam_protection_enabled=False,
+            # libp2p queues every message for each connected peer not (yet) known to be on its topic,
+            # in case it subscribes soon; with nodes that follow some chains and validate others, that is
+            # most peers for most messages. Keep the queue a couple of seconds deep instead of 100
+            # messages, which overflowed with a warning per message.
+            max_pending_messages_per_peer=10_000,
+            pending_messages_ttl=2.0,
         )
         self._pubsub = Pubsub(
             self._host, self._gossipsub, max_inbound_rpc_size=config.max_message_size + RPC_OVERHEAD

@@ -53,6 +53,8 @@ class NodeProcess:
     metrics_port: int
     peer_id: str
     key_file: Path | None
+    shard: int = 0
+    """A non-validating node's shard (validators follow whatever their keys are assigned to)."""
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -87,11 +89,16 @@ class NodeProcess:
 
 @dataclass
 class Cluster:
+    """``validators`` validator nodes per shard (node i has key i; shard s's genesis committee is
+    keys s*validators .. s*validators + validators - 1)."""
+
     root: Path
     validators: int = 4
+    shards: int = 1
     block_time_ms: int = 1000
     view_timeout_ms: int = 4000
     blocks_per_leader: int = 4
+    blocks_per_epoch: int = 16
     secrets: list[int] = field(default_factory=list)
     nodes: list[NodeProcess] = field(default_factory=list)
 
@@ -99,17 +106,19 @@ class Cluster:
         self.root.mkdir(parents=True, exist_ok=True)
         self.passphrase_file = self.root / "passphrase"
         self.passphrase_file.write_text(PASSPHRASE + "\n")
-        self.secrets = [bls.generate_secret_key(bytes([i + 1]) * 32) for i in range(self.validators)]
-        keys = [bls.secret_to_public(s) for s in self.secrets]
+        total = self.validators * self.shards
+        self.secrets = [bls.generate_secret_key(bytes([i + 1]) * 32) for i in range(total)]
+        keys = ["0x" + bls.secret_to_public(s).hex() for s in self.secrets]
         funded = "0x" + _address(FUNDED_KEY).hex()
-        genesis = {"network": "localnet", "config": {"num_shards": 1}, "timestamp": 1_700_000_000,
-                   "alloc": {funded: str(10**27)}, "committees": {"0": ["0x" + k.hex() for k in keys]}}
+        committees = {str(s): keys[s * self.validators:(s + 1) * self.validators] for s in range(self.shards)}
+        genesis = {"network": "localnet", "config": {"num_shards": self.shards, "blocks_per_epoch": self.blocks_per_epoch},
+                   "timestamp": 1_700_000_000, "alloc": {funded: str(10**27)}, "committees": committees}
         self.genesis_file = self.root / "genesis.json"
         self.genesis_file.write_text(json.dumps(genesis))
-        for index in range(self.validators):
-            self.add_node(self.secrets[index])
+        for secret in self.secrets:
+            self.add_node(secret)
 
-    def add_node(self, secret: int | None) -> NodeProcess:
+    def add_node(self, secret: int | None, shard: int = 0) -> NodeProcess:
         index = len(self.nodes)
         datadir = self.root / f"node{index}"
         datadir.mkdir()
@@ -117,7 +126,8 @@ class Cluster:
         if secret is not None:
             key_file = datadir / "validator.key"
             save_bls_key(key_file, secret, PASSPHRASE, scrypt_n=LIGHT_SCRYPT_N)
-        node = NodeProcess(index, datadir, get_free_port(), get_free_port(), get_peer_id(datadir / "p2p.key"), key_file)
+        node = NodeProcess(index, datadir, get_free_port(), get_free_port(), get_peer_id(datadir / "p2p.key"), key_file,
+                           shard)
         self.nodes.append(node)
         return node
 
@@ -133,7 +143,7 @@ class Cluster:
         if node.key_file is not None:
             command += ["--bls-key", str(node.key_file), "--passphrase-file", str(self.passphrase_file)]
         else:
-            command += ["--shard", "0"]
+            command += ["--shard", str(node.shard)]
         node.log_path = node.datadir / f"node-{time.monotonic_ns()}.log"
         with open(node.log_path, "wb") as log_file:
             node.process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
@@ -166,12 +176,12 @@ class Cluster:
                 os.killpg(node.process.pid, signal.SIGKILL)
                 node.process.wait()
 
-    def get_heights(self) -> list[int]:
-        return [node.get_height() if node.running else -1 for node in self.nodes]
+    def get_heights(self, shard: int = 0) -> list[int]:
+        return [node.get_height(shard) if node.running else -1 for node in self.nodes]
 
-    def wait_for_height(self, height: int, indices: list[int], timeout: float) -> None:
-        wait_for(lambda: all(self.nodes[i].get_height() >= height for i in indices), timeout,
-                 f"nodes {indices} to reach height {height} (heights {self.get_heights()})")
+    def wait_for_height(self, height: int, indices: list[int], timeout: float, shard: int = 0) -> None:
+        wait_for(lambda: all(self.nodes[i].get_height(shard) >= height for i in indices), timeout,
+                 f"nodes {indices} to reach height {height} on shard {shard} (heights {self.get_heights(shard)})")
 
     def dump_logs(self, tail: int = 40) -> str:
         parts = []

@@ -1,0 +1,80 @@
+"""A beacon and two shard chains as separate validator processes, across reshuffling epochs.
+
+Twelve validators (four per chain at genesis) with four-block epochs: from epoch 3 on, every
+chain's committee is the beacon's random assignment, so most validators move between chains and
+must follow the beacon, sync their new chain during the lookahead epoch and validate there. Blocks
+must keep coming on all three chains, and after a clean stop every node's copy of every chain it
+followed must agree block for block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harmony_node.chain.blockchain import Blockchain
+from harmony_node.chain.genesis import load_genesis
+from harmony_node.db.level import LevelDBStore
+from node_cluster import Cluster, wait_for
+from sharding.shard_state import ShardState
+
+pytestmark = pytest.mark.slow
+SHARDS = 3
+EPOCH_BLOCKS = 4
+
+
+@pytest.fixture
+def network(tmp_path: Path) -> Iterator[Cluster]:
+    created = Cluster(tmp_path / "net", shards=SHARDS, blocks_per_epoch=EPOCH_BLOCKS)
+    try:
+        yield created
+    finally:
+        created.close()
+
+
+def _read_hashes(cluster: Cluster, index: int, shard: int) -> list[bytes]:
+    path = cluster.nodes[index].datadir / f"shard{shard}"
+    if not path.exists():
+        return []
+    genesis = load_genesis(cluster.genesis_file)
+    with LevelDBStore(path) as store:
+        chain = Blockchain.open(store, genesis, shard, lambda number: None)  # type: ignore[arg-type,return-value]
+        return [chain.get_block_by_number(n).header.hash for n in range(chain.head.number + 1)]
+
+
+def _max_height(cluster: Cluster, shard: int) -> int:
+    return max(cluster.get_heights(shard))
+
+
+@pytest.mark.timeout(420)
+def test_three_chains_keep_going_across_reshuffled_epochs(network: Cluster) -> None:
+    for index in range(len(network.nodes)):
+        network.start(index)
+    # Epoch 5 starts at block 17: committees were reshuffled for epochs 3, 4 and 5 by then.
+    target = 5 * EPOCH_BLOCKS + 2
+    wait_for(lambda: all(_max_height(network, s) >= target for s in range(SHARDS)), timeout=300,
+             what=f"every chain to pass block {target} (heights per chain "
+                  f"{[_max_height(network, s) for s in range(SHARDS)]})\n{network.dump_logs(10)}", interval=1)
+    for index in range(len(network.nodes)):
+        assert network.stop(index) == 0, network.dump_logs()
+
+    beacon_copies = [_read_hashes(network, i, 0) for i in range(len(network.nodes))]
+    assert all(len(copy) > target for copy in beacon_copies), "every node follows the beacon"
+    for shard in range(SHARDS):
+        copies = [c for c in (_read_hashes(network, i, shard) for i in range(len(network.nodes))) if c]
+        shortest = min(len(c) for c in copies)
+        assert all(c[:shortest] == copies[0][:shortest] for c in copies), f"nodes disagree on shard {shard}"
+        assert len(copies) >= 4, f"shard {shard} is followed by at least its committee"
+
+    # The beacon published assignments, and they moved validators between chains.
+    genesis = load_genesis(network.genesis_file)
+    with LevelDBStore(network.nodes[0].datadir / "shard0") as store:
+        beacon = Blockchain.open(store, genesis, 0, lambda number: None)  # type: ignore[arg-type,return-value]
+        states = [ShardState.decode(beacon.get_header(EPOCH_BLOCKS * e).shard_state) for e in (1, 2, 3)]
+    assert [state.epoch for state in states] == [3, 4, 5]
+    genesis_committees = [set(genesis.get_committee_keys(s)) for s in range(SHARDS)]
+    moved = [{slot.public_key for slot in state.shards[s]} != genesis_committees[s]
+             for state in states for s in range(SHARDS)]
+    assert any(moved), "the random assignment never changed a committee"
