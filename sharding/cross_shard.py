@@ -63,12 +63,13 @@ def build_cx_receipts_proof(
     cx_receipts: Sequence[CXReceipt],
     destination_shard: int,
     commit_certificate: QuorumCertificate,
+    commit_view: int,
 ) -> CXReceiptsProof | None:
     """The proof for ``destination_shard`` of the receipts a committed block emitted; None if none go there.
 
     ``cx_receipts`` are all the block's outgoing receipts in block order (every destination's roots
-    go into the proof). The certificate is the block's own commit certificate; the commit view it
-    signs travels beside the proof (module docstring).
+    go into the proof). The certificate is the block's own commit certificate, formed in
+    ``commit_view``, which the proof carries.
     """
     if destination_shard == source_header.shard_id:
         raise ValidationError(f"shard {destination_shard} does not send cross-shard receipts to itself")
@@ -94,16 +95,17 @@ def build_cx_receipts_proof(
         header=source_header,
         commit_signature=commit_certificate.signature,
         commit_bitmap=commit_certificate.bitmap,
+        commit_view=commit_view,
     )
 
 
 def validate_cx_receipts_proof(
-    proof: CXReceiptsProof, my_shard: int, source_committee: Committee, commit_view: int
+    proof: CXReceiptsProof, my_shard: int, source_committee: Committee
 ) -> tuple[CXReceipt, ...]:
     """Run the destination checks; return the receipts to credit. Raise InvalidCrossShardProof.
 
     ``source_committee`` is the committee of the source shard in the source block's epoch (from the
-    beacon's shard state); ``commit_view`` is the view the certificate was formed in.
+    beacon's shard state); the certificate must be a quorum of it in the proof's commit view.
     """
     merkle: CXMerkleProof = proof.merkle_proof
     header: Header = proof.header
@@ -113,7 +115,7 @@ def validate_cx_receipts_proof(
     _validate_receipts(proof, merkle, my_shard, source_shard)
     _validate_shard_roots(merkle)
     _validate_header(merkle, header)
-    _validate_commit(proof, header, source_committee, commit_view)
+    _validate_commit(proof, header, source_committee, proof.commit_view)
     return tuple(proof.receipts)
 
 

@@ -6,8 +6,11 @@ Field orders are Harmony's ``core/types/cx_receipt.go``:
   to be credited once on the destination shard;
 - ``CXMerkleProof [BlockNum, BlockHash, ShardID, CXReceiptHash, ShardIDs, CXShardHashes]``: the source
   block's per-destination-shard receipt roots, enough to recompute its OutgoingReceiptHash;
-- ``CXReceiptsProof [Receipts, MerkleProof, Header, CommitSig, CommitBitmap]``: what the destination
-  shard receives and puts into its block; ``Header`` is the source header in its tagged form.
+- ``CXReceiptsProof [Receipts, MerkleProof, Header, CommitSig, CommitBitmap, CommitView]``: what the
+  destination shard receives and puts into its block; ``Header`` is the source header in its tagged
+  form. ``CommitView`` is ours: the view the commit signature covers. Harmony's header ``ViewID`` is
+  that view; ours is the view the height began in (consensus/signing.py), which differs after a view
+  change, so the proof must say which view was signed.
 
 The outgoing-receipts root (``CXReceipts.ComputeMerkleRoot``) is keccak256 over, for each destination
 shard in ascending order that has receipts, ``uint32_BE(shard) || DeriveSha(receipts to that shard)``;
@@ -66,6 +69,7 @@ class CXReceiptsProof(rlp.Serializable):
         ("header", Header),
         ("commit_signature", binary),
         ("commit_bitmap", binary),
+        ("commit_view", uint),
     ]
 
 

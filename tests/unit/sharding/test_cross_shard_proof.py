@@ -68,7 +68,7 @@ def certify(header: Header, view: int, signers: tuple[int, ...] = (0, 1, 2)) -> 
 @cache
 def make_proof(view: int = VIEW) -> CXReceiptsProof:
     header = make_source_header()
-    proof = build_cx_receipts_proof(header, RECEIPTS, 2, certify(header, view))
+    proof = build_cx_receipts_proof(header, RECEIPTS, 2, certify(header, view), view)
     assert proof is not None
     return proof
 
@@ -82,42 +82,43 @@ def test_build_proof_for_one_destination() -> None:
     assert merkle.cx_receipt_hash == proof.header.outgoing_receipts_root
     assert len(proof.commit_signature) == 96
     header = make_source_header()
-    assert build_cx_receipts_proof(header, RECEIPTS, 4, certify(header, VIEW)) is None
+    assert build_cx_receipts_proof(header, RECEIPTS, 4, certify(header, VIEW), VIEW) is None
 
 
 def test_build_rejects_inconsistent_inputs() -> None:
     header = make_source_header()
     certificate = certify(header, VIEW)
     with pytest.raises(ValidationError, match="itself"):
-        build_cx_receipts_proof(header, RECEIPTS, SOURCE_SHARD, certificate)
+        build_cx_receipts_proof(header, RECEIPTS, SOURCE_SHARD, certificate, VIEW)
     with pytest.raises(ValidationError, match="outgoing receipts root"):
-        build_cx_receipts_proof(header, RECEIPTS[:3], 2, certificate)
+        build_cx_receipts_proof(header, RECEIPTS[:3], 2, certificate, VIEW)
     foreign = [make_receipt(0, 2).copy(shard_id=3)]
     with pytest.raises(ValidationError, match="another source shard"):
-        build_cx_receipts_proof(make_source_header(foreign), foreign, 2, certificate)
+        build_cx_receipts_proof(make_source_header(foreign), foreign, 2, certificate, VIEW)
 
 
 def test_valid_proof_yields_its_receipts() -> None:
     proof = make_proof()
-    assert validate_cx_receipts_proof(proof, 2, COMMITTEE, VIEW) == (RECEIPTS[0], RECEIPTS[2])
+    assert validate_cx_receipts_proof(proof, 2, COMMITTEE) == (RECEIPTS[0], RECEIPTS[2])
     relayed = decode_cx_receipts_proof(encode_cx_receipts_proof(proof))
-    assert validate_cx_receipts_proof(relayed, 2, COMMITTEE, VIEW) == (RECEIPTS[0], RECEIPTS[2])
+    assert validate_cx_receipts_proof(relayed, 2, COMMITTEE) == (RECEIPTS[0], RECEIPTS[2])
 
 
 def test_commit_view_after_a_view_change() -> None:
     proof = make_proof(VIEW + 2)  # proposed in view 12, committed in view 14
-    assert len(validate_cx_receipts_proof(proof, 2, COMMITTEE, VIEW + 2)) == 2
-    for wrong in (VIEW, VIEW + 1, VIEW + 3):
+    assert proof.commit_view == VIEW + 2
+    assert len(validate_cx_receipts_proof(proof, 2, COMMITTEE)) == 2
+    for wrong in (VIEW, VIEW + 1, VIEW + 3):  # a proof claiming another commit view
         with pytest.raises(InvalidCrossShardProof) as failure:
-            validate_cx_receipts_proof(proof, 2, COMMITTEE, wrong)
+            validate_cx_receipts_proof(proof.copy(commit_view=wrong), 2, COMMITTEE)
         assert failure.value.check == "commit signature"
     with pytest.raises(InvalidCrossShardProof, match="precedes"):
-        validate_cx_receipts_proof(make_proof(), 2, COMMITTEE, VIEW - 1)
+        validate_cx_receipts_proof(make_proof().copy(commit_view=VIEW - 1), 2, COMMITTEE)
 
 
 def _expect(check: str, proof: CXReceiptsProof, my_shard: int = 2, committee: Committee = COMMITTEE) -> None:
     with pytest.raises(InvalidCrossShardProof) as failure:
-        validate_cx_receipts_proof(proof, my_shard, committee, VIEW)
+        validate_cx_receipts_proof(proof, my_shard, committee)
     assert failure.value.check == check, failure.value
 
 
@@ -175,7 +176,7 @@ def test_check_4_commit_signature() -> None:
 
 def test_errors_are_validation_errors_with_the_check_named() -> None:
     with pytest.raises(ValidationError, match="check 'receipts'"):
-        validate_cx_receipts_proof(make_proof(), 3, COMMITTEE, VIEW)
+        validate_cx_receipts_proof(make_proof(), 3, COMMITTEE)
 
 
 @settings(max_examples=60, deadline=None)
@@ -190,7 +191,7 @@ def test_any_byte_mutation_is_rejected(data: st.DataObject) -> None:
     except DecodingError:
         return
     with pytest.raises(ValidationError):
-        validate_cx_receipts_proof(mutated, 2, COMMITTEE, VIEW)
+        validate_cx_receipts_proof(mutated, 2, COMMITTEE)
 
 
 def test_proof_key_identifies_the_source_block() -> None:

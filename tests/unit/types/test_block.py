@@ -75,6 +75,7 @@ PROOF = CXReceiptsProof(
     header=make_header(number=9, shard_id=1),
     commit_signature=b"\x07" * 96,
     commit_bitmap=b"\x0f",
+    commit_view=6,
 )
 PROOF_VALUES: list[object] = [
     [[b"\x01" * 32, b"\x02" * 20, b"\x03" * 20, 1, 0, 5]],
@@ -82,6 +83,7 @@ PROOF_VALUES: list[object] = [
     header_envelope(PROOF.header),
     b"\x07" * 96,
     b"\x0f",
+    6,  # commit view
 ]
 
 

@@ -49,6 +49,7 @@ proofs = st.builds(
     header=st.builds(make_header, number=st.integers(min_value=0, max_value=2**40), shard_id=st.integers(0, 3)),
     commit_signature=st.binary(max_size=96),
     commit_bitmap=st.binary(max_size=8),
+    commit_view=st.integers(min_value=0, max_value=2**64),
 )
 
 
@@ -70,6 +71,7 @@ def proof_values(proof: CXReceiptsProof) -> list[object]:
         header_envelope(proof.header),
         proof.commit_signature,
         proof.commit_bitmap,
+        proof.commit_view,
     ]  # fmt: skip
 
 
@@ -143,6 +145,7 @@ VALID = CXReceiptsProof(
     header=make_header(number=5),
     commit_signature=b"\x08" * 96,
     commit_bitmap=b"\x0f",
+    commit_view=6,
 )
 
 
@@ -173,7 +176,8 @@ MALFORMED = {
     "header as encoded bytes": mutated(2, rlp.encode(header_envelope(VALID.header))),
     "commit signature as list": mutated(3, [b"\x08"]),
     "four fields": rlp.encode(proof_values(VALID)[:4]),
-    "six fields": rlp.encode([*proof_values(VALID), b""]),
+    "seven fields": rlp.encode([*proof_values(VALID), b""]),
+    "five fields (Harmony's, without the commit view)": rlp.encode(proof_values(VALID)[:5]),
 }
 
 
