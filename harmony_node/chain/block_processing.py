@@ -17,6 +17,7 @@ from harmony_node.chain.execution import (
     apply_transaction,
     apply_transactions,
 )
+from harmony_node.chain.incoming_receipts import ProofChecker, apply_incoming_receipts, select_incoming_proofs
 from harmony_node.db.store import WriteBatch
 from harmony_node.exceptions import InvalidBlock, InvalidTransaction
 from harmony_node.state.state_db import StateDB
@@ -26,7 +27,7 @@ from harmony_node.types.block import (
     compute_receipts_root,
     compute_transactions_root,
 )
-from harmony_node.types.cx_receipt import CXReceipt, compute_outgoing_receipts_root
+from harmony_node.types.cx_receipt import CXReceipt, CXReceiptsProof, compute_outgoing_receipts_root
 from harmony_node.types.derive_sha import derive_sha
 from harmony_node.types.header import Header, make_header
 from harmony_node.types.receipt import Receipt, compute_receipts_bloom
@@ -74,11 +75,9 @@ def validate_body(block: Block) -> None:
     if compute_incoming_receipts_root(block.incoming_receipts) != header.incoming_receipts_root:
         raise InvalidBlock("incoming receipts root does not match the body")
     # Not built yet, so refused loudly rather than skipped: staking transactions are executed by the
-    # staking rules (beacon chain only) and incoming receipts are credited by the cross-shard rules.
+    # staking rules (beacon chain only).
     if block.staking_transactions:
         raise InvalidBlock("staking transactions are not executed by this node version")
-    if block.incoming_receipts:
-        raise InvalidBlock("incoming cross-shard receipts are not credited by this node version")
 
 
 def process_block(
@@ -88,18 +87,25 @@ def process_block(
     config: ChainConfig,
     batch: WriteBatch,
     now: int | None = None,
+    checker: ProofChecker | None = None,
 ) -> ExecutionResult:
     """Validate and execute ``block`` on ``state`` (at the parent's root); add the new state to ``batch``.
 
-    On ``InvalidBlock`` the caller drops ``state`` and ``batch``: nothing has been written.
+    ``checker`` lets the block credit incoming cross-shard receipts (a chain of a sharded network);
+    without one, a block carrying them is refused. On ``InvalidBlock`` the caller drops ``state``
+    and ``batch``: nothing has been written.
     """
     header = block.header
     validate_header(parent, header, config, now)
     validate_body(block)
+    if block.incoming_receipts and checker is None:
+        raise InvalidBlock("this chain does not credit cross-shard receipts")
     try:
         result = apply_transactions(state, block.transactions, config, header.shard_id, header.gas_limit)
     except InvalidTransaction as exc:
         raise InvalidBlock(exc.reason) from exc
+    if checker is not None:
+        apply_incoming_receipts(state, block.incoming_receipts, header.shard_id, checker)
     if result.gas_used != header.gas_used:
         raise InvalidBlock(f"gas used {result.gas_used} does not match the header's {header.gas_used}")
     if compute_receipts_root(result.receipts) != header.receipts_root:
@@ -135,10 +141,13 @@ def build_block(
     epoch: int | None = None,
     vrf: bytes = b"",
     shard_state: bytes = b"",
+    incoming: Sequence[CXReceiptsProof] = (),
+    checker: ProofChecker | None = None,
 ) -> BuiltBlock:
     """Assemble the next block from ``candidates`` in order, skipping those the rules reject.
 
-    A rejected candidate changes nothing (checks run before writes), so skipping is safe. The
+    A rejected candidate changes nothing (checks run before writes), so skipping is safe. Of the
+    ``incoming`` cross-shard proofs, the valid unspent ones are credited (needs ``checker``). The
     new state is committed into ``batch``.
     """
     shard_id = parent.shard_id
@@ -161,6 +170,10 @@ def build_block(
         gas_used += applied.gas_used
         if applied.cx_receipt is not None:
             cx_receipts.append(applied.cx_receipt)
+    proofs: list[CXReceiptsProof] = []
+    if checker is not None and incoming:
+        proofs = select_incoming_proofs(incoming, shard_id, checker)
+        apply_incoming_receipts(state, proofs, shard_id, checker)
     state_root = state.commit(batch)
     result = ExecutionResult(tuple(receipts), tuple(cx_receipts), gas_used)
     header = make_header(
@@ -170,7 +183,7 @@ def build_block(
         transactions_root=derive_sha(included, []),
         receipts_root=compute_receipts_root(result.receipts),
         outgoing_receipts_root=compute_outgoing_receipts_root(result.cx_receipts),
-        incoming_receipts_root=compute_incoming_receipts_root([]),
+        incoming_receipts_root=compute_incoming_receipts_root(proofs),
         bloom=compute_receipts_bloom(result.receipts),
         number=parent.number + 1,
         gas_limit=gas_limit,
@@ -187,6 +200,6 @@ def build_block(
         transactions=included,
         staking_transactions=[],
         uncles=[],
-        incoming_receipts=[],
+        incoming_receipts=proofs,
     )
     return BuiltBlock(block, result, tuple(rejected))

@@ -26,13 +26,16 @@ from harmony_node.chain.config import ChainConfig
 from harmony_node.chain.epochs import ChainRules, HeaderFields
 from harmony_node.chain.execution import ExecutionResult
 from harmony_node.chain.genesis import Genesis, build_genesis_block
+from harmony_node.chain.incoming_receipts import ProofChecker
 from harmony_node.db.store import KeyValueStore, WriteBatch
 from harmony_node.exceptions import DatabaseError, InvalidBlock, ValidationError
 from harmony_node.state.state_db import StateDB
 from harmony_node.state.trie import NodeCache
 from harmony_node.types.block import Block
+from harmony_node.types.cx_receipt import CXReceiptsProof
 from harmony_node.types.header import Header
 from harmony_node.types.transaction import Transaction
+from sharding.cross_shard import compute_proof_key
 
 CommitteeSource = Callable[[int], Committee]
 """The committee that signs block ``number`` (from genesis now; from the beacon's elections later)."""
@@ -96,7 +99,7 @@ class Blockchain:
 
     def build_block(
         self, candidates: Sequence[Transaction], *, timestamp: int, view_id: int, coinbase: bytes = bytes(20),
-        leader_secret: int | None = None,
+        leader_secret: int | None = None, incoming: Sequence[CXReceiptsProof] = (),
     ) -> BuiltBlock:
         """A block on the head from ``candidates`` (skipping the ones the rules reject).
 
@@ -112,7 +115,7 @@ class Blockchain:
             fields = self.rules.compute_header_fields(self.head, leader_secret)
         built = build_block(self.get_state(), self.head, candidates, self.config, batch, timestamp=timestamp,
                             coinbase=coinbase, view_id=view_id, epoch=fields.epoch, vrf=fields.vrf,
-                            shard_state=fields.shard_state)
+                            shard_state=fields.shard_state, incoming=incoming, checker=self.proof_checker)
         if commit is not None:  # header N+1 carries block N's commit certificate
             header = built.block.header.copy(last_commit_signature=commit.certificate.signature,
                                              last_commit_bitmap=commit.certificate.bitmap)
@@ -139,7 +142,7 @@ class Blockchain:
         if self.rules is not None:
             self.rules.validate_header(self.head, header)
         batch = WriteBatch()
-        result = process_block(self.get_state(), self.head, block, self.config, batch, now)
+        result = process_block(self.get_state(), self.head, block, self.config, batch, now, self.proof_checker)
         self._remember(header.hash, result, batch)
         return result
 
@@ -165,13 +168,26 @@ class Blockchain:
         result = self.execute_block(block, now)
         _, batch = self._executed.pop(header.hash)
         eth_hashes = tuple((tx.eth_hash,) if tx.is_eth_compatible else () for tx in block.transactions)
-        self.chain_store.add_block(batch, block, result.receipts, commit, eth_hashes)
+        spent = tuple(compute_proof_key(proof) for proof in block.incoming_receipts)
+        self.chain_store.add_block(batch, block, result.receipts, commit, eth_hashes, result.cx_receipts, spent)
         self.store.write(batch, sync=durable)
         self._executed.clear()  # every other cached result was built on the old head
         self._set_head(header)
 
     def get_block_by_number(self, number: int) -> Block:
         return self.chain_store.get_block_by_number(number)
+
+    @property
+    def proof_checker(self) -> ProofChecker | None:
+        """Cross-shard receipts are credited on chains of a sharded network (with epoch rules)."""
+        return self if self.rules is not None else None
+
+    def get_source_committee(self, shard_id: int, number: int) -> Committee:
+        assert self.rules is not None
+        return self.rules.epochs.get_committee(shard_id, number)
+
+    def is_spent(self, proof_key: bytes) -> bool:
+        return self.chain_store.is_proof_spent(proof_key)
 
     def get_header(self, number: int) -> Header:
         """A finalized header (NotFound above the head): the beacon serves epochs this way."""

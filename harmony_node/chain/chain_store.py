@@ -12,6 +12,8 @@ Layout (numbers are 8-byte big-endian, so prefix iteration is in block order):
     c ‖ number          -> commit record: u64 commit view ‖ RLP [signature, bitmap]
     r ‖ hash            -> RLP list of the block's receipts
     t ‖ tx hash         -> RLP [block number, index, kind]   (kind 0 plain, 1 staking)
+    o ‖ hash            -> RLP list of the block's outgoing cross-shard receipts
+    x ‖ proof key       -> b"\x01": the incoming proof of (source shard, block) was credited
     H                   -> head: number ‖ hash
     G                   -> genesis hash (a data directory belongs to exactly one network)
     safety/<shard>      -> consensus safety record (it must survive restarts, see consensus.safety)
@@ -30,6 +32,7 @@ from consensus.signing import QuorumCertificate
 from harmony_node.db.store import KeyValueStore, WriteBatch
 from harmony_node.exceptions import DatabaseError, DecodingError, NotFound
 from harmony_node.types.block import Block, decode_block, encode_block
+from harmony_node.types.cx_receipt import CXReceipt
 from harmony_node.types.receipt import Receipt, decode_receipt, encode_receipt
 
 _BLOCK = b"b"
@@ -37,6 +40,8 @@ _CANONICAL = b"n"
 _COMMIT = b"c"
 _RECEIPTS = b"r"
 _TX_INDEX = b"t"
+_OUTGOING = b"o"
+_SPENT = b"x"
 _HEAD = b"H"
 _GENESIS = b"G"
 _SAFETY = b"safety/"
@@ -136,6 +141,18 @@ class ChainStore:
             raise DatabaseError(f"corrupt index of {tx_hash.hex()}: {exc}") from exc
         return TxLocation(number, index, kind)
 
+    def get_outgoing_receipts(self, block_hash: bytes) -> tuple[CXReceipt, ...]:
+        data = self.store.get(_OUTGOING + block_hash)
+        if data is None:
+            return ()
+        try:
+            return tuple(rlp.decode(data, sedes=rlp.sedes.CountableList(CXReceipt)))
+        except (rlp.DecodingError, rlp.DeserializationError) as exc:
+            raise DatabaseError(f"corrupt outgoing receipts of {block_hash.hex()}: {exc}") from exc
+
+    def is_proof_spent(self, proof_key: bytes) -> bool:
+        return self.store.get(_SPENT + proof_key) is not None
+
     def get_safety_record(self, shard_id: int) -> bytes | None:
         return self.store.get(_SAFETY + str(shard_id).encode())
 
@@ -148,9 +165,12 @@ class ChainStore:
         receipts: tuple[Receipt, ...],
         commit: CommitRecord | None,
         tx_hashes: tuple[tuple[bytes, ...], ...] = (),
+        outgoing: tuple[CXReceipt, ...] = (),
+        spent_proofs: tuple[bytes, ...] = (),
     ) -> None:
         """Add ``block`` as the new canonical head; ``tx_hashes`` lists extra hashes per plain tx
-        (an Ethereum transaction is also found by its Ethereum hash)."""
+        (an Ethereum transaction is also found by its Ethereum hash), ``outgoing`` the cross-shard
+        receipts it emitted and ``spent_proofs`` the keys of the incoming proofs it credited."""
         header = block.header
         block_hash = header.hash
         batch.put(_BLOCK + block_hash, encode_block(block))
@@ -165,6 +185,10 @@ class ChainStore:
                 batch.put(_TX_INDEX + extra, location)
         for index, stx in enumerate(block.staking_transactions):
             batch.put(_TX_INDEX + stx.hash, rlp.encode([header.number, index, TX_KIND_STAKING]))
+        if outgoing:
+            batch.put(_OUTGOING + block_hash, rlp.encode(list(outgoing)))
+        for key in spent_proofs:
+            batch.put(_SPENT + key, b"\x01")
         batch.put(_HEAD, header.number.to_bytes(8, "big") + block_hash)
         if header.number == 0:
             batch.put(_GENESIS, block_hash)
