@@ -212,3 +212,143 @@ def generate_p2p(key_file: str) -> None:
         click.echo(get_peer_id(key_file))
     except HarmonyError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+# --- localnet (DESIGN.md §4); the logic is in harmony_node.node.localnet --------------------------------------
+
+
+def _datadir_option(command: F) -> F:
+    return click.option("--datadir", default="./.localnet", show_default=True, type=click.Path(file_okay=False),
+                        help="Directory of the localnet (several can live side by side).")(command)
+
+
+@main.group("localnet")
+def localnet_group() -> None:
+    """Run a local multi-shard network: validators and an RPC node per shard, as separate processes."""
+
+
+@localnet_group.command("up")
+@_datadir_option
+@click.option("--shards", type=click.IntRange(min=1), default=None,
+              help="Number of chains, beacon included. Default 3 (new localnet only).")
+@click.option("--validators-per-shard", type=click.IntRange(min=1), default=None,
+              help="Validator nodes per chain. Default 4 (new localnet only).")
+@click.option("--block-time", "block_time_ms", type=click.IntRange(min=100), default=None,
+              help="Target block time in ms. Default 1000 (new localnet only).")
+@click.option("--epoch-blocks", type=click.IntRange(min=1), default=None,
+              help="Blocks per epoch, recorded in the manifest (nodes do not use it yet). Default 16.")
+@click.option("--base-port", type=click.IntRange(min=1, max=65535), default=None,
+              help="Shift every port range so that validator 0 listens on this p2p port. Default 9000.")
+@click.option("--foreground", is_flag=True, help="Stay attached; Ctrl-C stops the localnet.")
+def localnet_up(datadir: str, shards: int | None, validators_per_shard: int | None, block_time_ms: int | None,
+                epoch_blocks: int | None, base_port: int | None, foreground: bool) -> None:
+    """Create the localnet if DATADIR holds none, then start every node that is not running.
+
+    Nodes run detached and keep running after this command returns; running `up` again restarts only
+    nodes that stopped. Options other than --datadir and --foreground apply when the localnet is created.
+    """
+    from harmony_node.node import localnet
+
+    requested = {"shards": shards, "validators_per_shard": validators_per_shard, "block_time_ms": block_time_ms,
+                 "epoch_blocks": epoch_blocks, "base_port": base_port}
+    try:
+        result = localnet.up(Path(datadir), requested)
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    net = result.localnet
+    if result.created:
+        click.echo(f"created localnet in {net.root}: {net.settings.shards} shards x "
+                   f"{net.settings.validators_per_shard} validators + 1 RPC node each")
+    click.echo(f"started {len(result.started)} nodes: {', '.join(result.started)}")
+    if result.already_running:
+        click.echo(f"left running: {', '.join(result.already_running)}")
+    if result.not_ready:
+        click.echo(f"still starting (not serving metrics yet): {', '.join(result.not_ready)}")
+    rpc = ", ".join(f"shard {n.shard} http://127.0.0.1:{n.rpc_port}" for n in net.nodes if n.role == "rpc")
+    click.echo(f"RPC nodes: {rpc}")
+    if foreground:
+        click.echo("running in the foreground; Ctrl-C stops the localnet")
+        localnet.run_in_foreground(net)
+        click.echo("localnet stopped")
+    else:
+        click.echo(f"`hmy-node localnet status --datadir {datadir}` shows the chains; `down` stops them")
+
+
+@localnet_group.command("status")
+@_datadir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object (for scripts).")
+@click.option("--watch", is_flag=True, help="Refresh every 2 s until Ctrl-C.")
+def localnet_status(datadir: str, as_json: bool, watch: bool) -> None:
+    """Per chain: height, epoch, leader, view and peers; per node: pid, ports and whether it runs."""
+    import time
+
+    from harmony_node.node import localnet
+
+    try:
+        net = localnet.require_localnet(Path(datadir))
+        while True:
+            status = localnet.get_status(net)
+            if as_json:
+                click.echo(json.dumps(status))
+            else:
+                if watch:
+                    click.clear()
+                click.echo(localnet.format_status(status))
+            if not watch:
+                return
+            time.sleep(2)
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        pass
+
+
+@localnet_group.command("logs")
+@_datadir_option
+@click.argument("node")
+@click.option("--lines", "-n", type=click.IntRange(min=0), default=50, show_default=True, help="Lines to print.")
+def localnet_logs(datadir: str, node: str, lines: int) -> None:
+    """Print the end of NODE's log (node names as in `status`, e.g. s0-v1 or s1-rpc)."""
+    from harmony_node.node import localnet
+
+    try:
+        text = localnet.tail_log(localnet.require_localnet(Path(datadir)), node, lines)
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if text:
+        click.echo(text)
+
+
+@localnet_group.command("down")
+@_datadir_option
+def localnet_down(datadir: str) -> None:
+    """Stop every node (SIGTERM, SIGKILL after 20 s); chains and keys stay for the next `up`."""
+    from harmony_node.node import localnet
+
+    try:
+        stopped, killed = localnet.down(Path(datadir))
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not stopped and not killed:
+        click.echo("no node was running")
+        return
+    click.echo(f"stopped {len(stopped)} nodes")
+    if killed:
+        click.echo(f"killed after the deadline (check their logs): {', '.join(killed)}")
+
+
+@localnet_group.command("reset")
+@_datadir_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def localnet_reset(datadir: str, yes: bool) -> None:
+    """Stop the localnet and delete DATADIR with every chain and key in it."""
+    from harmony_node.node import localnet
+
+    try:
+        net = localnet.require_localnet(Path(datadir))
+        if not yes:
+            click.confirm(f"delete {net.root} and every chain in it?", abort=True)
+        localnet.reset(net.root)
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"deleted {net.root}")

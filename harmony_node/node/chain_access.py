@@ -20,6 +20,7 @@ from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.epochs import get_bls_address
 from harmony_node.exceptions import InvalidBlock
 from harmony_node.types.block import Block, decode_block, encode_block
+from harmony_node.types.cx_receipt import CXReceiptsProof
 from harmony_node.types.transaction import Transaction
 
 _DECODED_CACHE_SIZE = 8
@@ -43,10 +44,13 @@ class NodeChainAccess:
     def __init__(
         self, chain: Blockchain, get_transactions: TransactionSource, clock: Callable[[], float] = time.time,
         secrets: Mapping[bytes, int] | None = None,
+        get_incoming: Callable[[], Sequence[CXReceiptsProof]] = tuple,
     ) -> None:
-        """``secrets`` (public key -> BLS secret) lets a leader make its header's VRF."""
+        """``secrets`` (public key -> BLS secret) lets a leader make its header's VRF;
+        ``get_incoming`` offers the cross-shard proofs waiting to be credited here."""
         self.chain = chain
         self.secrets = dict(secrets or {})
+        self.get_incoming = get_incoming
         self.get_transactions = get_transactions
         self.clock = clock
         self._decoded: OrderedDict[bytes, Block] = OrderedDict()
@@ -75,7 +79,8 @@ class NodeChainAccess:
         # Seconds in the header; never before the parent, even if this clock is behind its leader's.
         timestamp = max(now // 1000, self.chain.head.timestamp)
         built = self.chain.build_block(self.get_transactions(), timestamp=timestamp, view_id=view_id,
-                                       coinbase=get_bls_address(leader), leader_secret=self.secrets.get(leader))
+                                       coinbase=get_bls_address(leader), leader_secret=self.secrets.get(leader),
+                                       incoming=self.get_incoming())
         return to_proposal(built.block)
 
     def decode_block(self, data: bytes) -> BlockProposal:

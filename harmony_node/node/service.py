@@ -49,6 +49,7 @@ from crypto import bls
 from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.epochs import BEACON_SHARD, ChainRules, NetworkEpochs
 from harmony_node.chain.genesis import Genesis, build_genesis_block, get_localnet_genesis, load_genesis
+from harmony_node.chain.incoming_receipts import validate_incoming_proof
 from harmony_node.db.level import LevelDBStore
 from harmony_node.db.memory import MemoryStore
 from harmony_node.db.store import WriteBatch
@@ -71,7 +72,9 @@ from harmony_node.p2p.host import P2PConfig
 from harmony_node.p2p.topics import Network, client_topic, node_topic, sync_protocol_id
 from harmony_node.txpool import TxPool, TxPoolConfig
 from harmony_node.types.block import Block
+from harmony_node.types.cx_receipt import CXReceiptsProof, decode_cx_receipts_proof, encode_cx_receipts_proof
 from harmony_node.types.header import Header
+from sharding.cross_shard import build_cx_receipts_proof
 from sharding.schedule import EpochSchedule
 
 log = logging.getLogger("harmony_node.node")
@@ -79,6 +82,8 @@ log = logging.getLogger("harmony_node.node")
 POOL_GOSSIP_INTERVAL_S = 0.1
 MAX_BLOCK_TRANSACTIONS = 2000
 SYNC_TIMEOUT_S = 10.0
+RESEND_INTERVAL_S = 5.0
+RESEND_BLOCKS = 32
 FOLLOW_STALL_BLOCKS = 3
 """A following chain asks peers for blocks after this many block times without one."""
 
@@ -136,6 +141,8 @@ class ChainService:
     last_sync_peer: str = ""
     last_view: int = 0
     last_height: int = 0
+    cx_pool: dict[bytes, CXReceiptsProof] = field(default_factory=dict)
+    """Checked incoming cross-shard proofs not yet credited, by proof key (what a leader includes)."""
 
     @property
     def metrics(self) -> Metrics:
@@ -153,6 +160,7 @@ class ChainService:
                     nursery.start_soon(self.run_consensus)
                     nursery.start_soon(self.run_pool_gossip)
                     nursery.start_soon(self.run_follow_watchdog)
+                    nursery.start_soon(self.run_receipt_resend)
         finally:
             self.nursery = None
             with trio.CancelScope(shield=True):
@@ -249,17 +257,66 @@ class ChainService:
         log.info("block finalized", extra={"shard": self.shard_id, "number": header.number, "epoch": header.epoch,
                                            "hash": "0x" + header.hash.hex(), "txs": len(block.transactions),
                                            "view": header.view_id})
+        if block.incoming_receipts:
+            credited = [receipt.tx_hash.hex() for proof in block.incoming_receipts for receipt in proof.receipts]
+            log.info("cross-shard receipts credited", extra={"shard": self.shard_id, "number": header.number,
+                                                             "tx_hashes": ",".join(credited)})
         commit = self.chain.head_commit
         state = self.driver.state
         if self.nursery is not None and commit is not None and state is not None:
             committee = self.chain.get_committee(header.number)
             leader = committee.public_keys[self.driver.engine.get_leader_index(committee, commit.view)]
-            if leader in self.node.own_keys:  # the commit's leader tells the followers
+            if leader in self.node.own_keys:  # the commit's leader tells the followers and other shards
                 payload = encode_sync_response((SyncedBlock(self.chain.chain_store.get_block_bytes(header.hash),
                                                             commit.view, commit.certificate),))
                 self.nursery.start_soon(self.publish, self.client_topic, Envelope(MessageKind.BLOCK_SYNC, payload))
+                self.nursery.start_soon(self.relay_receipts, header.number)
             self.nursery.start_soon(self.update_membership)
+        for key in [key for key in self.cx_pool if self.chain.is_spent(key)]:
+            del self.cx_pool[key]
         self.node.on_block(self.shard_id)
+
+    # --- cross-shard receipts --------------------------------------------------------------------
+
+    async def relay_receipts(self, number: int) -> None:
+        """Send block ``number``'s outgoing receipts, with their proof, to each destination shard."""
+        block = self.chain.get_block_by_number(number)
+        outgoing = self.chain.chain_store.get_outgoing_receipts(block.header.hash)
+        if not outgoing:
+            return
+        commit = self.chain.get_commit(number)
+        for destination in sorted({receipt.to_shard_id for receipt in outgoing}):
+            proof = build_cx_receipts_proof(block.header, outgoing, destination, commit.certificate, commit.view)
+            if proof is not None:
+                await self.publish(node_topic(self.node.network, destination),
+                                   Envelope(MessageKind.RECEIPT, encode_cx_receipts_proof(proof)))
+
+    async def run_receipt_resend(self) -> None:
+        """While leading, re-send the proofs of recent blocks: a lost relay must not strand a transfer.
+
+        The source cannot see what the destination credited; the destination drops what it already
+        has, so repeating is harmless, and at most ``RESEND_BLOCKS`` blocks are repeated each time.
+        """
+        while True:
+            await trio.sleep(RESEND_INTERVAL_S)
+            state = self.driver.state
+            if state is None or not self.validating:
+                continue
+            leader = state.committee.public_keys[self.driver.engine.get_leader_index(state.committee, state.view)]
+            if leader not in self.node.own_keys:
+                continue
+            head = self.chain.head.number
+            for number in range(max(1, head - RESEND_BLOCKS + 1), head + 1):
+                await self.relay_receipts(number)
+
+    def admit_proof(self, envelope: Envelope) -> None:
+        try:
+            proof = decode_cx_receipts_proof(envelope.payload)
+            key = validate_incoming_proof(proof, self.shard_id, self.chain)
+        except ValidationError as exc:  # forged, replayed, or from an epoch the beacon has not shown us
+            log.debug("cross-shard proof refused", extra={"shard": self.shard_id, "reason": str(exc)})
+            return
+        self.cx_pool.setdefault(key, proof)
 
     async def update_membership(self) -> None:
         """Join the consensus topic while a key of ours is in the next block's committee; leave it after."""
@@ -293,6 +350,8 @@ class ChainService:
                 self.events_in.send_nowait(MessageReceived(envelope.payload))
             elif envelope.kind in (MessageKind.TRANSACTION, MessageKind.STAKING):
                 self.admit_transactions(envelope)
+            elif envelope.kind == MessageKind.RECEIPT:
+                self.admit_proof(envelope)
 
     async def run_client_in(self, messages: trio.MemoryReceiveChannel[GossipMessage]) -> None:
         async for message in messages:
@@ -398,9 +457,10 @@ class Node:
             store.close()
             raise
         pool = TxPool(TxPoolConfig(), self.genesis.config, shard_id, chain.get_state())
+        cx_pool: dict[bytes, CXReceiptsProof] = {}
         access = NodeChainAccess(chain, lambda: pool.get_executable(MAX_BLOCK_TRANSACTIONS,
                                                                     self.genesis.config.block_gas_limit),
-                                 secrets=self.secrets)
+                                 secrets=self.secrets, get_incoming=lambda: list(cx_pool.values()))
         consensus = self.config.consensus
         fbft = FbftConfig(shard_id=shard_id, block_time=consensus.block_time_ms,
                           view_timeout=consensus.view_timeout_ms, blocks_per_leader=consensus.blocks_per_leader)
@@ -409,7 +469,7 @@ class Node:
         events_in, events_out = trio.open_memory_channel[Event](math.inf)
         service = ChainService(self, shard_id, store, chain, pool, access, driver, node_topic(self.network, shard_id),
                                client_topic(self.network, shard_id), sync_protocol_id(self.network, shard_id),
-                               events_in, events_out)
+                               events_in, events_out, cx_pool=cx_pool)
         driver.on_commit = service.on_commit
         self.metrics.set("hmy_chain_height", chain.head.number, shard_id)
         self.metrics.set("hmy_chain_epoch", chain.head.epoch, shard_id)
@@ -478,7 +538,7 @@ def is_wellformed_envelope(data: bytes) -> bool:
     except DecodingError:
         return False
     return envelope.kind in (MessageKind.CONSENSUS, MessageKind.TRANSACTION, MessageKind.STAKING,
-                             MessageKind.BLOCK_SYNC)
+                             MessageKind.BLOCK_SYNC, MessageKind.RECEIPT)
 
 
 def load_genesis_for(config: NodeConfig) -> Genesis:

@@ -183,6 +183,53 @@ class Cluster:
         wait_for(lambda: all(self.nodes[i].get_height(shard) >= height for i in indices), timeout,
                  f"nodes {indices} to reach height {height} on shard {shard} (heights {self.get_heights(shard)})")
 
+    def get_log_records(self, index: int) -> list[dict[str, object]]:
+        """Every JSON log record node ``index`` wrote (all its runs)."""
+        records: list[dict[str, object]] = []
+        for path in sorted(self.nodes[index].datadir.glob("node-*.log")):
+            for line in path.read_text(errors="replace").splitlines():
+                if line.startswith("{"):
+                    try:
+                        records.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        continue  # a line cut by kill -9
+        return records
+
+    def find_log(self, message: str, **fields: object) -> list[tuple[int, dict[str, object]]]:
+        """(node, record) for every record with ``msg == message`` whose fields include ``fields``."""
+        found = []
+        for node in self.nodes:
+            for record in self.get_log_records(node.index):
+                if record.get("msg") == message and all(record.get(k) == v for k, v in fields.items()):
+                    found.append((node.index, record))
+        return found
+
+    def submit_transactions(self, shard: int, raw_txs: list[bytes], until: Callable[[], bool],
+                            timeout: float = 60) -> None:
+        """Gossip ``raw_txs`` on ``shard``'s topic from a throwaway libp2p host, as a client would,
+        and keep the host up until ``until()`` holds (say, the transactions are in a block)."""
+        import trio
+
+        from harmony_node.p2p.envelope import pack_transactions
+        from harmony_node.p2p.gossip import GossipNode
+        from harmony_node.p2p.host import P2PConfig
+        from harmony_node.p2p.topics import Network, node_topic
+
+        topic = node_topic(Network.LOCALNET, shard)
+        bootnodes = tuple(node.multiaddr for node in self.nodes if node.running)
+
+        async def send() -> None:
+            with trio.fail_after(timeout):
+                async with GossipNode(P2PConfig(bootnodes=bootnodes)).run() as client:
+                    await client.subscribe(topic)
+                    while client.mesh_peer_count(topic) == 0:  # someone on that shard must hear it
+                        await trio.sleep(0.1)
+                    await client.publish(topic, pack_transactions(raw_txs).encode())
+                    while not until():
+                        await trio.sleep(0.2)
+
+        trio.run(send)
+
     def dump_logs(self, tail: int = 40) -> str:
         parts = []
         for node in self.nodes:

@@ -1,0 +1,142 @@
+"""``hmy-node localnet`` end to end: the real CLI starts the default 3-chain localnet, a killed
+validator comes back with ``up``, and ``down`` leaves no process behind.
+
+Runs on ports shifted away from the contract's 9000-9904 (``--base-port``), below Linux's ephemeral
+range, so that it neither meets a developer's running localnet nor outgoing connections. The default
+3 shards x (4 validators + 1 RPC node) are used: 15 processes reach height 3 on every chain in about
+15 s on two cores. Every node process seen is killed (whole group) at the end, pass or fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harmony_node.node.localnet import (
+    LocalnetSettings,
+    is_node_command,
+    is_port_free,
+    plan_nodes,
+    read_proc_cmdline,
+)
+from node_cluster import wait_for
+
+pytestmark = pytest.mark.slow
+
+HMY_NODE = str(Path(sys.executable).with_name("hmy-node"))
+
+
+def _find_base_port() -> int:
+    """A base port whose whole layout (base .. base+911) is free now."""
+    for base in range(21000, 32000, 1000):
+        if all(is_port_free(port) for plan in plan_nodes(LocalnetSettings(base_port=base))
+               for port in (plan.p2p_port, plan.rpc_port, plan.metrics_port)):
+            return base
+    raise AssertionError("no free port range for the localnet")
+
+
+@dataclass
+class LocalnetCli:
+    datadir: Path
+    base_port: int
+    seen: dict[int, Path] = field(default_factory=dict)
+    """Every node pid observed, with its node directory: what the clean-up kills."""
+
+    def run(self, *args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([HMY_NODE, "localnet", *args, "--datadir", str(self.datadir)],
+                              capture_output=True, text=True, timeout=timeout, cwd=self.datadir.parent)
+
+    def get_status(self) -> dict[str, Any]:
+        result = self.run("status", "--json", timeout=30)
+        assert result.returncode == 0, result.stderr
+        status: dict[str, Any] = json.loads(result.stdout)
+        for node in status["nodes"]:
+            if node["pid"] is not None:
+                self.seen[node["pid"]] = Path(node["datadir"])
+        return status
+
+    def get_log_tails(self) -> str:
+        return "\n".join(f"--- {log.parent.name} ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+                         for log in sorted(self.datadir.glob("s*-*/node.log")))
+
+    def wait_until_live(self, timeout: float) -> None:
+        """Until every chain is at height 3 or more with a validator named as leader; logs at the deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.get_status()
+            validators = {node["name"] for node in status["nodes"] if node["role"] == "validator"}
+            if len(status["chains"]) == 3 and all(
+                    chain["height"] is not None and chain["height"] >= 3 and chain["leader"] in validators
+                    for chain in status["chains"].values()):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"chains not live after {timeout:.0f} s: {status['chains']}\n"
+                                     + self.get_log_tails())
+            time.sleep(1)
+
+    def kill_everything(self) -> None:
+        for pid_file in self.datadir.glob("s*-*/node.pid"):
+            try:
+                self.seen[int(pid_file.read_text())] = pid_file.parent
+            except ValueError:
+                pass
+        for pid, node_dir in self.seen.items():
+            args = read_proc_cmdline(pid)
+            if args is not None and is_node_command(args, node_dir):
+                os.killpg(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[LocalnetCli]:
+    created = LocalnetCli(tmp_path / "localnet", _find_base_port())
+    try:
+        yield created
+    finally:
+        created.kill_everything()
+
+
+@pytest.mark.timeout(240)
+def test_up_status_kill_up_down(cli: LocalnetCli) -> None:
+    result = cli.run("up", "--base-port", str(cli.base_port))
+    assert result.returncode == 0, result.stdout + result.stderr
+    status = cli.get_status()
+    assert len(status["nodes"]) == 15 and all(node["running"] for node in status["nodes"]), status
+    offset = cli.base_port - 9000
+    rpc_ports = {node["shard"]: node["rpc_port"] for node in status["nodes"] if node["role"] == "rpc"}
+    assert rpc_ports == {s: offset + 9500 + 2 * s for s in range(3)}
+    cli.wait_until_live(120)
+
+    again = cli.run("up")
+    assert again.returncode != 0 and "already running" in again.stderr
+
+    victim = next(node for node in cli.get_status()["nodes"] if node["name"] == "s1-v2")
+    os.killpg(victim["pid"], signal.SIGKILL)
+    wait_for(lambda: not next(n for n in cli.get_status()["nodes"] if n["name"] == "s1-v2")["running"], 10,
+             "the killed validator to show as stopped")
+    result = cli.run("up")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "started 1 nodes: s1-v2" in result.stdout
+    back = next(node for node in cli.get_status()["nodes"] if node["name"] == "s1-v2")
+    assert back["running"] and back["pid"] != victim["pid"]
+    wait_for(lambda: (next(n for n in cli.get_status()["nodes"] if n["name"] == "s1-v2")["height"] or 0) >= 3, 60,
+             "the restarted validator to load its chain and serve metrics again")
+    assert all(node["running"] for node in cli.get_status()["nodes"])
+
+    result = cli.run("down")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stopped 15 nodes" in result.stdout and "killed" not in result.stdout
+    assert not any(node["running"] for node in cli.get_status()["nodes"])
+    assert not list(cli.datadir.glob("s*-*/node.pid"))
+    left = [pid for pid, node_dir in cli.seen.items()
+            if (args := read_proc_cmdline(pid)) is not None and is_node_command(args, node_dir)]
+    assert left == [], f"node processes left behind: {left}"
