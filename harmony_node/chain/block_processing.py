@@ -143,6 +143,7 @@ def build_block(
     shard_state: bytes = b"",
     incoming: Sequence[CXReceiptsProof] = (),
     checker: ProofChecker | None = None,
+    cross_links: bytes = b"",
 ) -> BuiltBlock:
     """Assemble the next block from ``candidates`` in order, skipping those the rules reject.
 
@@ -194,6 +195,7 @@ def build_block(
         shard_id=shard_id,
         vrf=vrf,
         shard_state=shard_state,
+        cross_links=cross_links,
     )
     block = Block(
         header=header,

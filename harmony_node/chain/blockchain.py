@@ -23,12 +23,12 @@ from consensus.signing import validate_commit_certificate, validate_header_commi
 from harmony_node.chain.block_processing import BuiltBlock, build_block, process_block
 from harmony_node.chain.chain_store import ChainStore, CommitRecord
 from harmony_node.chain.config import ChainConfig
-from harmony_node.chain.epochs import ChainRules, HeaderFields
+from harmony_node.chain.epochs import BEACON_SHARD, ChainRules, HeaderFields
 from harmony_node.chain.execution import ExecutionResult
 from harmony_node.chain.genesis import Genesis, build_genesis_block
 from harmony_node.chain.incoming_receipts import ProofChecker
 from harmony_node.db.store import KeyValueStore, WriteBatch
-from harmony_node.exceptions import DatabaseError, InvalidBlock, ValidationError
+from harmony_node.exceptions import DatabaseError, InvalidBlock, NotFound, ValidationError
 from harmony_node.state.state_db import StateDB
 from harmony_node.state.trie import NodeCache
 from harmony_node.types.block import Block
@@ -36,6 +36,7 @@ from harmony_node.types.cx_receipt import CXReceiptsProof
 from harmony_node.types.header import Header
 from harmony_node.types.transaction import Transaction
 from sharding.cross_shard import compute_proof_key
+from sharding.crosslink import CrossLink, decode_crosslinks, encode_crosslinks, select_crosslinks, validate_crosslink
 
 CommitteeSource = Callable[[int], Committee]
 """The committee that signs block ``number`` (from genesis now; from the beacon's elections later)."""
@@ -100,11 +101,13 @@ class Blockchain:
     def build_block(
         self, candidates: Sequence[Transaction], *, timestamp: int, view_id: int, coinbase: bytes = bytes(20),
         leader_secret: int | None = None, incoming: Sequence[CXReceiptsProof] = (),
+        crosslinks: Sequence[CrossLink] = (),
     ) -> BuiltBlock:
         """A block on the head from ``candidates`` (skipping the ones the rules reject).
 
         With epoch rules, ``leader_secret`` (the proposer's BLS key, whose address is ``coinbase``)
         makes the header's VRF; InvalidBlock if the block cannot be built yet (next committee unknown).
+        On the beacon, the valid ones of the pending ``crosslinks`` go into the header.
         """
         commit = self.head_commit
         batch = WriteBatch()
@@ -115,7 +118,8 @@ class Blockchain:
             fields = self.rules.compute_header_fields(self.head, leader_secret)
         built = build_block(self.get_state(), self.head, candidates, self.config, batch, timestamp=timestamp,
                             coinbase=coinbase, view_id=view_id, epoch=fields.epoch, vrf=fields.vrf,
-                            shard_state=fields.shard_state, incoming=incoming, checker=self.proof_checker)
+                            shard_state=fields.shard_state, incoming=incoming, checker=self.proof_checker,
+                            cross_links=encode_crosslinks(self.select_crosslinks(crosslinks)))
         if commit is not None:  # header N+1 carries block N's commit certificate
             header = built.block.header.copy(last_commit_signature=commit.certificate.signature,
                                              last_commit_bitmap=commit.certificate.bitmap)
@@ -141,6 +145,7 @@ class Blockchain:
             return cached[0]
         if self.rules is not None:
             self.rules.validate_header(self.head, header)
+            self.validate_crosslinks(header)
         batch = WriteBatch()
         result = process_block(self.get_state(), self.head, block, self.config, batch, now, self.proof_checker)
         self._remember(header.hash, result, batch)
@@ -169,13 +174,49 @@ class Blockchain:
         _, batch = self._executed.pop(header.hash)
         eth_hashes = tuple((tx.eth_hash,) if tx.is_eth_compatible else () for tx in block.transactions)
         spent = tuple(compute_proof_key(proof) for proof in block.incoming_receipts)
-        self.chain_store.add_block(batch, block, result.receipts, commit, eth_hashes, result.cx_receipts, spent)
+        links = tuple((link.shard_id, link.block_number, link.encode()) for link in decode_crosslinks(header.cross_links))
+        self.chain_store.add_block(batch, block, result.receipts, commit, eth_hashes, result.cx_receipts, spent, links)
         self.store.write(batch, sync=durable)
         self._executed.clear()  # every other cached result was built on the old head
         self._set_head(header)
 
     def get_block_by_number(self, number: int) -> Block:
         return self.chain_store.get_block_by_number(number)
+
+    def is_valid_crosslink(self, link: CrossLink) -> bool:
+        """A crosslink this beacon may include: a shard block after the last one linked, with a quorum."""
+        if self.rules is None or self.shard_id != BEACON_SHARD or not 0 < link.shard_id < self.config.num_shards:
+            return False
+        if link.block_number <= self.chain_store.get_last_linked(link.shard_id):
+            return False
+        try:
+            validate_crosslink(link, self.rules.epochs.get_committee(link.shard_id, link.block_number))
+        except (ValidationError, NotFound):
+            return False
+        return True
+
+    def select_crosslinks(self, pending: Sequence[CrossLink]) -> tuple[CrossLink, ...]:
+        if self.rules is None or self.shard_id != BEACON_SHARD:
+            return ()
+        last = {shard: self.chain_store.get_last_linked(shard) for shard in range(1, self.config.num_shards)}
+        return select_crosslinks([link for link in pending if self.is_valid_crosslink(link)], last)
+
+    def validate_crosslinks(self, header: Header) -> None:
+        """A beacon header's crosslinks: each valid, in order, one per shard block (InvalidBlock)."""
+        if not header.cross_links:
+            return
+        if self.shard_id != BEACON_SHARD:
+            raise InvalidBlock("only the beacon chain carries crosslinks")
+        try:
+            links = decode_crosslinks(header.cross_links)
+        except ValidationError as exc:
+            raise InvalidBlock(f"crosslinks: {exc}") from exc
+        for link in links:
+            if not self.is_valid_crosslink(link):
+                raise InvalidBlock(f"crosslink of block {link.block_number} of shard {link.shard_id} is not valid here")
+        keys = [(link.shard_id, link.block_number) for link in links]
+        if keys != sorted(set(keys)):
+            raise InvalidBlock("crosslinks must be in (shard, number) order, each at most once")
 
     @property
     def proof_checker(self) -> ProofChecker | None:

@@ -14,6 +14,8 @@ Layout (numbers are 8-byte big-endian, so prefix iteration is in block order):
     t ‖ tx hash         -> RLP [block number, index, kind]   (kind 0 plain, 1 staking)
     o ‖ hash            -> RLP list of the block's outgoing cross-shard receipts
     x ‖ proof key       -> b"\x01": the incoming proof of (source shard, block) was credited
+    k ‖ shard ‖ number  -> a crosslink the beacon included (shard u32, number u64)
+    l ‖ shard           -> the highest crosslinked block number of a shard (beacon only)
     H                   -> head: number ‖ hash
     G                   -> genesis hash (a data directory belongs to exactly one network)
     safety/<shard>      -> consensus safety record (it must survive restarts, see consensus.safety)
@@ -42,6 +44,8 @@ _RECEIPTS = b"r"
 _TX_INDEX = b"t"
 _OUTGOING = b"o"
 _SPENT = b"x"
+_CROSSLINK = b"k"
+_LAST_LINKED = b"l"
 _HEAD = b"H"
 _GENESIS = b"G"
 _SAFETY = b"safety/"
@@ -153,6 +157,15 @@ class ChainStore:
     def is_proof_spent(self, proof_key: bytes) -> bool:
         return self.store.get(_SPENT + proof_key) is not None
 
+    def get_last_linked(self, shard_id: int) -> int:
+        """The highest block of ``shard_id`` the beacon holds a crosslink for (0: none)."""
+        data = self.store.get(_LAST_LINKED + shard_id.to_bytes(4, "big"))
+        return 0 if data is None else int.from_bytes(data, "big")
+
+    def get_crosslink(self, shard_id: int, number: int) -> bytes:
+        return self._get(_CROSSLINK + shard_id.to_bytes(4, "big") + number.to_bytes(8, "big"),
+                         f"crosslink of block {number} of shard {shard_id}")
+
     def get_safety_record(self, shard_id: int) -> bytes | None:
         return self.store.get(_SAFETY + str(shard_id).encode())
 
@@ -167,10 +180,12 @@ class ChainStore:
         tx_hashes: tuple[tuple[bytes, ...], ...] = (),
         outgoing: tuple[CXReceipt, ...] = (),
         spent_proofs: tuple[bytes, ...] = (),
+        crosslinks: tuple[tuple[int, int, bytes], ...] = (),
     ) -> None:
         """Add ``block`` as the new canonical head; ``tx_hashes`` lists extra hashes per plain tx
         (an Ethereum transaction is also found by its Ethereum hash), ``outgoing`` the cross-shard
-        receipts it emitted and ``spent_proofs`` the keys of the incoming proofs it credited."""
+        receipts it emitted, ``spent_proofs`` the keys of the incoming proofs it credited and
+        ``crosslinks`` the (shard, number, encoded crosslink) a beacon block included, ascending."""
         header = block.header
         block_hash = header.hash
         batch.put(_BLOCK + block_hash, encode_block(block))
@@ -189,6 +204,9 @@ class ChainStore:
             batch.put(_OUTGOING + block_hash, rlp.encode(list(outgoing)))
         for key in spent_proofs:
             batch.put(_SPENT + key, b"\x01")
+        for shard_id, number, encoded in crosslinks:
+            batch.put(_CROSSLINK + shard_id.to_bytes(4, "big") + number.to_bytes(8, "big"), encoded)
+            batch.put(_LAST_LINKED + shard_id.to_bytes(4, "big"), number.to_bytes(8, "big"))
         batch.put(_HEAD, header.number.to_bytes(8, "big") + block_hash)
         if header.number == 0:
             batch.put(_GENESIS, block_hash)

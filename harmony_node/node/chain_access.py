@@ -21,6 +21,7 @@ from harmony_node.chain.epochs import get_bls_address
 from harmony_node.exceptions import InvalidBlock
 from harmony_node.types.block import Block, decode_block, encode_block
 from harmony_node.types.cx_receipt import CXReceiptsProof
+from sharding.crosslink import CrossLink
 from harmony_node.types.transaction import Transaction
 
 _DECODED_CACHE_SIZE = 8
@@ -45,12 +46,15 @@ class NodeChainAccess:
         self, chain: Blockchain, get_transactions: TransactionSource, clock: Callable[[], float] = time.time,
         secrets: Mapping[bytes, int] | None = None,
         get_incoming: Callable[[], Sequence[CXReceiptsProof]] = tuple,
+        get_crosslinks: Callable[[], Sequence[CrossLink]] = tuple,
     ) -> None:
         """``secrets`` (public key -> BLS secret) lets a leader make its header's VRF;
-        ``get_incoming`` offers the cross-shard proofs waiting to be credited here."""
+        ``get_incoming`` offers the cross-shard proofs waiting to be credited here, and
+        ``get_crosslinks`` (beacon) the shard crosslinks waiting to be included."""
         self.chain = chain
         self.secrets = dict(secrets or {})
         self.get_incoming = get_incoming
+        self.get_crosslinks = get_crosslinks
         self.get_transactions = get_transactions
         self.clock = clock
         self._decoded: OrderedDict[bytes, Block] = OrderedDict()
@@ -80,7 +84,7 @@ class NodeChainAccess:
         timestamp = max(now // 1000, self.chain.head.timestamp)
         built = self.chain.build_block(self.get_transactions(), timestamp=timestamp, view_id=view_id,
                                        coinbase=get_bls_address(leader), leader_secret=self.secrets.get(leader),
-                                       incoming=self.get_incoming())
+                                       incoming=self.get_incoming(), crosslinks=self.get_crosslinks())
         return to_proposal(built.block)
 
     def decode_block(self, data: bytes) -> BlockProposal:

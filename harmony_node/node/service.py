@@ -75,6 +75,7 @@ from harmony_node.types.block import Block
 from harmony_node.types.cx_receipt import CXReceiptsProof, decode_cx_receipts_proof, encode_cx_receipts_proof
 from harmony_node.types.header import Header
 from sharding.cross_shard import build_cx_receipts_proof
+from sharding.crosslink import CrossLink, build_crosslink
 from sharding.schedule import EpochSchedule
 
 log = logging.getLogger("harmony_node.node")
@@ -143,6 +144,8 @@ class ChainService:
     last_height: int = 0
     cx_pool: dict[bytes, CXReceiptsProof] = field(default_factory=dict)
     """Checked incoming cross-shard proofs not yet credited, by proof key (what a leader includes)."""
+    crosslink_pool: dict[tuple[int, int], CrossLink] = field(default_factory=dict)
+    """Beacon only: checked crosslinks of shard blocks not yet included, by (shard, number)."""
 
     @property
     def metrics(self) -> Metrics:
@@ -271,9 +274,16 @@ class ChainService:
                                                             commit.view, commit.certificate),))
                 self.nursery.start_soon(self.publish, self.client_topic, Envelope(MessageKind.BLOCK_SYNC, payload))
                 self.nursery.start_soon(self.relay_receipts, header.number)
+                if self.shard_id != BEACON_SHARD:
+                    link = build_crosslink(header, commit.view, commit.certificate)
+                    self.nursery.start_soon(self.publish, node_topic(self.node.network, BEACON_SHARD),
+                                            Envelope(MessageKind.CROSSLINK, link.encode()))
             self.nursery.start_soon(self.update_membership)
         for key in [key for key in self.cx_pool if self.chain.is_spent(key)]:
             del self.cx_pool[key]
+        for shard, number in list(self.crosslink_pool):
+            if number <= self.chain.chain_store.get_last_linked(shard):
+                del self.crosslink_pool[(shard, number)]
         self.node.on_block(self.shard_id)
 
     # --- cross-shard receipts --------------------------------------------------------------------
@@ -318,6 +328,14 @@ class ChainService:
             return
         self.cx_pool.setdefault(key, proof)
 
+    def admit_crosslink(self, envelope: Envelope) -> None:
+        try:
+            link = CrossLink.decode(envelope.payload)
+        except ValidationError:
+            return
+        if self.chain.is_valid_crosslink(link):  # its quorum checks out and it is not linked yet
+            self.crosslink_pool.setdefault((link.shard_id, link.block_number), link)
+
     async def update_membership(self) -> None:
         """Join the consensus topic while a key of ours is in the next block's committee; leave it after."""
         try:
@@ -352,6 +370,8 @@ class ChainService:
                 self.admit_transactions(envelope)
             elif envelope.kind == MessageKind.RECEIPT:
                 self.admit_proof(envelope)
+            elif envelope.kind == MessageKind.CROSSLINK and self.shard_id == BEACON_SHARD:
+                self.admit_crosslink(envelope)
 
     async def run_client_in(self, messages: trio.MemoryReceiveChannel[GossipMessage]) -> None:
         async for message in messages:
@@ -458,9 +478,11 @@ class Node:
             raise
         pool = TxPool(TxPoolConfig(), self.genesis.config, shard_id, chain.get_state())
         cx_pool: dict[bytes, CXReceiptsProof] = {}
+        crosslink_pool: dict[tuple[int, int], CrossLink] = {}
         access = NodeChainAccess(chain, lambda: pool.get_executable(MAX_BLOCK_TRANSACTIONS,
                                                                     self.genesis.config.block_gas_limit),
-                                 secrets=self.secrets, get_incoming=lambda: list(cx_pool.values()))
+                                 secrets=self.secrets, get_incoming=lambda: list(cx_pool.values()),
+                                 get_crosslinks=lambda: list(crosslink_pool.values()))
         consensus = self.config.consensus
         fbft = FbftConfig(shard_id=shard_id, block_time=consensus.block_time_ms,
                           view_timeout=consensus.view_timeout_ms, blocks_per_leader=consensus.blocks_per_leader)
@@ -469,7 +491,7 @@ class Node:
         events_in, events_out = trio.open_memory_channel[Event](math.inf)
         service = ChainService(self, shard_id, store, chain, pool, access, driver, node_topic(self.network, shard_id),
                                client_topic(self.network, shard_id), sync_protocol_id(self.network, shard_id),
-                               events_in, events_out, cx_pool=cx_pool)
+                               events_in, events_out, cx_pool=cx_pool, crosslink_pool=crosslink_pool)
         driver.on_commit = service.on_commit
         self.metrics.set("hmy_chain_height", chain.head.number, shard_id)
         self.metrics.set("hmy_chain_epoch", chain.head.epoch, shard_id)
@@ -538,7 +560,7 @@ def is_wellformed_envelope(data: bytes) -> bool:
     except DecodingError:
         return False
     return envelope.kind in (MessageKind.CONSENSUS, MessageKind.TRANSACTION, MessageKind.STAKING,
-                             MessageKind.BLOCK_SYNC, MessageKind.RECEIPT)
+                             MessageKind.BLOCK_SYNC, MessageKind.RECEIPT, MessageKind.CROSSLINK)
 
 
 def load_genesis_for(config: NodeConfig) -> Genesis:

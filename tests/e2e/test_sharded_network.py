@@ -4,7 +4,7 @@ Twelve validators (four per chain at genesis) with four-block epochs: from epoch
 chain's committee is the beacon's random assignment, so most validators move between chains and
 must follow the beacon, sync their new chain during the lookahead epoch and validate there. Blocks
 must keep coming on all three chains, and after a clean stop every node's copy of every chain it
-followed must agree block for block.
+followed must agree block for block, and the beacon must hold crosslinks of both shards' blocks.
 """
 
 from __future__ import annotations
@@ -73,7 +73,10 @@ def test_three_chains_keep_going_across_reshuffled_epochs(network: Cluster) -> N
     with LevelDBStore(network.nodes[0].datadir / "shard0") as store:
         beacon = Blockchain.open(store, genesis, 0, lambda number: None)  # type: ignore[arg-type,return-value]
         states = [ShardState.decode(beacon.get_header(EPOCH_BLOCKS * e).shard_state) for e in (1, 2, 3)]
+        # Shard leaders posted their commit certificates to the beacon, which linked them.
+        linked = [beacon.chain_store.get_last_linked(s) for s in range(1, SHARDS)]
     assert [state.epoch for state in states] == [3, 4, 5]
+    assert all(number >= target // 2 for number in linked), f"crosslinked shard heights {linked}"
     genesis_committees = [set(genesis.get_committee_keys(s)) for s in range(SHARDS)]
     moved = [{slot.public_key for slot in state.shards[s]} != genesis_committees[s]
              for state in states for s in range(SHARDS)]

@@ -9,6 +9,7 @@ in its own session and killed (group-wide) when the cluster closes, whatever hap
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -30,10 +31,19 @@ PASSPHRASE = "localnet"
 FUNDED_KEY = bytes.fromhex("1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc")
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def get_free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now and this process has not handed out before (the kernel may
+    offer a just-closed port twice, which would give two nodes one port)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
@@ -67,7 +77,7 @@ class NodeProcess:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=1) as reply:
                 text = reply.read().decode()
-        except OSError:
+        except (OSError, http.client.HTTPException):
             return {}
         values = {}
         for line in text.splitlines():

@@ -8,6 +8,7 @@ proof with a forged amount, or one signed by the wrong committee changes nothing
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from harmony_node.types.block import Block, compute_incoming_receipts_root
 from harmony_node.types.cx_receipt import CXReceiptsProof
 from harmony_node.types.transaction import Transaction, sign_transaction
 from sharding.cross_shard import build_cx_receipts_proof
+from sharding.crosslink import CrossLink, build_crosslink, decode_crosslinks, encode_crosslinks
 from sharding.schedule import EpochSchedule
 
 KEY = bytes.fromhex("1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc")
@@ -63,13 +65,13 @@ def _finalize(chain: Blockchain, block: Block, view: int) -> CommitRecord:
     return commit
 
 
-def _build(chain: Blockchain, txs: Sequence[Transaction],
-           incoming: Sequence[CXReceiptsProof] = ()) -> tuple[Block, int]:
+def _build(chain: Blockchain, txs: Sequence[Transaction], incoming: Sequence[CXReceiptsProof] = (),
+           crosslinks: Sequence[CrossLink] = ()) -> tuple[Block, int]:
     view = (chain.head_commit.view if chain.head_commit else 0) + 1
     leader = chain.get_committee(chain.head.number + 1).public_keys[0]
     built = chain.build_block(txs, timestamp=chain.head.timestamp + 1, view_id=view,
                               coinbase=get_bls_address(leader), leader_secret=SECRETS[KEYS.index(leader)],
-                              incoming=incoming)
+                              incoming=incoming, crosslinks=crosslinks)
     return built.block, view
 
 
@@ -136,3 +138,27 @@ def test_forged_proofs_are_refused(chains: tuple[Blockchain, Blockchain]) -> Non
     # An honest leader never includes them.
     honest, _ = _build(shard, [], [richer, other_view])
     assert not honest.incoming_receipts
+
+
+def test_beacon_includes_valid_crosslinks_once(chains: tuple[Blockchain, Blockchain]) -> None:
+    beacon, shard = chains
+    links = []
+    for _ in range(2):
+        block, view = _build(shard, [])
+        commit = _finalize(shard, block, view)
+        links.append(build_crosslink(block.header, commit.view, commit.certificate))
+    forged = dataclasses.replace(links[1], block_number=9)  # a certificate of another block
+    block, view = _build(beacon, [], crosslinks=[links[1], forged, links[0], links[0]])
+    assert decode_crosslinks(block.header.cross_links) == (links[0], links[1])
+    _finalize(beacon, block, view)
+    assert beacon.chain_store.get_last_linked(1) == 2
+    assert beacon.chain_store.get_crosslink(1, 1) == links[0].encode()
+    again, view = _build(beacon, [], crosslinks=links)  # already linked: left out
+    assert again.header.cross_links == b""
+    # A beacon block carrying a crosslink the quorum did not sign is refused.
+    bad = again.copy(header=again.header.copy(cross_links=encode_crosslinks([forged])))
+    with pytest.raises(InvalidBlock, match="crosslink"):
+        beacon.execute_block(bad)
+    with pytest.raises(InvalidBlock, match="only the beacon"):
+        shard_block, _ = _build(shard, [])
+        shard.execute_block(shard_block.copy(header=shard_block.header.copy(cross_links=encode_crosslinks(links))))
