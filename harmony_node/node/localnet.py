@@ -576,20 +576,25 @@ def build_status(localnet: Localnet, pids: dict[str, int | None], metrics: dict[
     the leader is named by matching the reported BLS key against the validators' keys.
     """
     names_by_key = {node.bls_public_key: node.name for node in localnet.nodes if node.bls_public_key}
-    figures = {node.name: read_node_figures(parse_metrics(metrics.get(node.name) or ""), node.shard)
-               for node in localnet.nodes}
+    samples = {node.name: parse_metrics(metrics.get(node.name) or "") for node in localnet.nodes}
+    # A node reports every chain it follows (the beacon, plus the shards its keys are assigned to,
+    # which change with the epochs); its own shard is where its RPC answers.
+    figures = {(node.name, shard): read_node_figures(samples[node.name], shard)
+               for node in localnet.nodes for shard in range(localnet.settings.shards)}
     nodes = []
     for node in localnet.nodes:
         pid = pids.get(node.name)
-        nodes.append({"name": node.name, "role": node.role, "shard": node.shard, "chains": [node.shard],
+        followed = [shard for shard in range(localnet.settings.shards)
+                    if figures[(node.name, shard)].height is not None]
+        nodes.append({"name": node.name, "role": node.role, "shard": node.shard, "chains": followed or [node.shard],
                       "pid": pid, "p2p_port": node.p2p_port, "rpc_port": node.rpc_port,
                       "metrics_port": node.metrics_port, "datadir": str(localnet.get_node_dir(node)),
-                      "running": pid is not None, "height": figures[node.name].height,
-                      "peers": figures[node.name].peers})
+                      "running": pid is not None, "height": figures[(node.name, node.shard)].height,
+                      "peers": figures[(node.name, node.shard)].peers})
     chains: dict[str, dict[str, Any]] = {}
     for shard in range(localnet.settings.shards):
-        reporting = [figures[n.name] for n in localnet.nodes
-                     if n.shard == shard and pids.get(n.name) is not None and figures[n.name].height is not None]
+        reporting = [figures[(n.name, shard)] for n in localnet.nodes
+                     if pids.get(n.name) is not None and figures[(n.name, shard)].height is not None]
         # Highest chain first; at equal height prefer a node that has seen a leader.
         best = max(reporting, key=lambda f: (f.height or 0, f.leader_key is not None), default=NodeFigures())
         leader = names_by_key.get(best.leader_key, best.leader_key) if best.leader_key else None
