@@ -87,9 +87,8 @@ class LocalnetSettings:
     shards: int = DEFAULT_SHARDS
     validators_per_shard: int = DEFAULT_VALIDATORS_PER_SHARD
     block_time_ms: int = DEFAULT_BLOCK_TIME_MS
-    # Stored for the epoch schedule; the node does not read it yet (epochs are not configurable in
-    # genesis.json), so changing it has no effect on running chains today.
     epoch_blocks: int = DEFAULT_EPOCH_BLOCKS
+    """Written into the genesis config (``blocks_per_epoch``): fixed once the localnet exists."""
     base_port: int = DEFAULT_BASE_PORT
 
     def validate(self) -> None:
@@ -199,11 +198,13 @@ def get_validator_secret(index: int) -> int:
     return bls.generate_secret_key(hashlib.sha256(b"harmony-node localnet validator %d" % index).digest())
 
 
-def build_genesis(num_shards: int, committees: Sequence[Sequence[bytes]]) -> dict[str, Any]:
+def build_genesis(num_shards: int, committees: Sequence[Sequence[bytes]],
+                  epoch_blocks: int = DEFAULT_EPOCH_BLOCKS) -> dict[str, Any]:
     """The genesis document (the format ``harmony_node.chain.genesis`` reads) for these committees."""
     return {
         "network": "localnet",
-        "config": {"chain_id": CHAIN_ID, "eth_chain_id_base": ETH_CHAIN_ID_BASE, "num_shards": num_shards},
+        "config": {"chain_id": CHAIN_ID, "eth_chain_id_base": ETH_CHAIN_ID_BASE, "num_shards": num_shards,
+                   "blocks_per_epoch": epoch_blocks},
         "timestamp": GENESIS_TIMESTAMP,
         "extra_data": "harmony-node localnet",
         "alloc": {FUNDED_ADDRESS: str(FUNDED_ATTO)},
@@ -238,7 +239,7 @@ def create_localnet(root: Path, settings: LocalnetSettings) -> Localnet:
             key_file, public_key = f"{plan.name}/{KEY_FILE}", "0x" + key.hex()
         nodes.append(NodeSpec(plan.name, plan.role, plan.shard, plan.p2p_port, plan.rpc_port, plan.metrics_port,
                               plan.name, key_file, public_key, get_peer_id(node_dir / "p2p.key")))
-    (root / GENESIS_FILE).write_text(json.dumps(build_genesis(settings.shards, committees), indent=2) + "\n")
+    (root / GENESIS_FILE).write_text(json.dumps(build_genesis(settings.shards, committees, settings.epoch_blocks), indent=2) + "\n")
     localnet = Localnet(root, settings, tuple(nodes))
     manifest = {"version": MANIFEST_VERSION, "settings": asdict(settings), "nodes": [asdict(n) for n in nodes]}
     tmp = root / (MANIFEST_FILE + ".tmp")

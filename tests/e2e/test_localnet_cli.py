@@ -1,5 +1,9 @@
 """``hmy-node localnet`` end to end: the real CLI starts the default 3-chain localnet, a killed
-validator comes back with ``up``, and ``down`` leaves no process behind.
+validator comes back with ``up``, the chains run on across reshuffling epochs with every node
+agreeing on every hash, and ``down`` leaves no process behind.
+
+Epochs are four blocks here instead of the default sixteen, so that the committees are reshuffled
+twice (epochs 3 and 4 begin at blocks 9 and 13) within half a minute of blocks.
 
 Runs on ports shifted away from the contract's 9000-9904 (``--base-port``), below Linux's ephemeral
 range, so that it neither meets a developer's running localnet nor outgoing connections. The default
@@ -29,7 +33,11 @@ from harmony_node.node.localnet import (
     plan_nodes,
     read_proc_cmdline,
 )
+from harmony_node.chain.blockchain import Blockchain
+from harmony_node.chain.genesis import load_genesis
+from harmony_node.db.level import LevelDBStore
 from node_cluster import wait_for
+from sharding.shard_state import ShardState
 
 pytestmark = pytest.mark.slow
 
@@ -105,9 +113,24 @@ def cli(tmp_path: Path) -> Iterator[LocalnetCli]:
         created.kill_everything()
 
 
-@pytest.mark.timeout(240)
-def test_up_status_kill_up_down(cli: LocalnetCli) -> None:
-    result = cli.run("up", "--base-port", str(cli.base_port))
+EPOCH_BLOCKS = 4
+ACROSS_EPOCHS = 5 * EPOCH_BLOCKS + 2
+"""A height every chain passes after two reshuffles: epoch 5 (blocks 17-20) has begun."""
+
+
+def _read_chain_hashes(node_dir: Path, genesis_file: Path, shard: int) -> list[bytes]:
+    path = node_dir / f"shard{shard}"
+    if not path.exists():
+        return []
+    genesis = load_genesis(genesis_file)
+    with LevelDBStore(path) as store:
+        chain = Blockchain.open(store, genesis, shard, lambda number: None)  # type: ignore[arg-type,return-value]
+        return [chain.get_block_by_number(n).header.hash for n in range(chain.head.number + 1)]
+
+
+@pytest.mark.timeout(300)
+def test_up_status_kill_up_epochs_down(cli: LocalnetCli) -> None:
+    result = cli.run("up", "--base-port", str(cli.base_port), "--epoch-blocks", str(EPOCH_BLOCKS))
     assert result.returncode == 0, result.stdout + result.stderr
     status = cli.get_status()
     assert len(status["nodes"]) == 15 and all(node["running"] for node in status["nodes"]), status
@@ -131,6 +154,8 @@ def test_up_status_kill_up_down(cli: LocalnetCli) -> None:
     wait_for(lambda: (next(n for n in cli.get_status()["nodes"] if n["name"] == "s1-v2")["height"] or 0) >= 3, 60,
              "the restarted validator to load its chain and serve metrics again")
     assert all(node["running"] for node in cli.get_status()["nodes"])
+    wait_for(lambda: all((chain["height"] or 0) >= ACROSS_EPOCHS for chain in cli.get_status()["chains"].values()),
+             120, f"every chain to pass block {ACROSS_EPOCHS}", interval=1)
 
     result = cli.run("down")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -140,3 +165,18 @@ def test_up_status_kill_up_down(cli: LocalnetCli) -> None:
     left = [pid for pid, node_dir in cli.seen.items()
             if (args := read_proc_cmdline(pid)) is not None and is_node_command(args, node_dir)]
     assert left == [], f"node processes left behind: {left}"
+
+    # On disk: every copy of every chain agrees, and the beacon reshuffled the committees.
+    genesis_file = cli.datadir / "genesis.json"
+    node_dirs = sorted(path for path in cli.datadir.glob("s*-*") if path.is_dir())
+    for shard in range(3):
+        copies = [c for c in (_read_chain_hashes(d, genesis_file, shard) for d in node_dirs) if c]
+        # A validator that left a shard stopped following it: its copy is shorter, but a prefix.
+        longest = max(copies, key=len)
+        assert len(longest) > ACROSS_EPOCHS and all(c == longest[:len(c)] for c in copies), shard
+    genesis = load_genesis(genesis_file)
+    with LevelDBStore(cli.datadir / "s0-v0" / "shard0") as store:
+        beacon = Blockchain.open(store, genesis, 0, lambda number: None)  # type: ignore[arg-type,return-value]
+        states = [ShardState.decode(beacon.get_header(EPOCH_BLOCKS * e).shard_state) for e in (1, 2)]
+    assert any({slot.public_key for slot in state.shards[s]} != set(genesis.get_committee_keys(s))
+               for state in states for s in range(3)), "committees were never reshuffled"

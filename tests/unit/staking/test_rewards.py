@@ -118,4 +118,5 @@ def test_split_pays_exactly_the_due_and_respects_commission(due: int, rate: int,
     assert shares[0] >= due * rate // DEC_PRECISION
     staked = sum(amounts)
     for index in range(1, len(amounts)):  # each delegator gets its pro-rata share, floored
-        assert shares[index] == (due - due * rate // DEC_PRECISION) * amounts[index] // staked if staked else 0
+        expected = (due - due * rate // DEC_PRECISION) * amounts[index] // staked if staked else 0
+        assert shares[index] == expected
