@@ -4,6 +4,11 @@ Reads go through a per-block account cache; writes stay in the cache until ``com
 writes every changed account into the trie once, hashes the trie once, and adds the new trie
 nodes to the caller's write batch. The caller writes that batch together with the block, so a
 block and its state land on disk atomically or not at all.
+
+Besides accounts, the trie holds *records*: protocol state that is not an account (the beacon's
+validators, delegations, supply counters). A record's key is never 20 bytes long, so its trie path
+(keccak of the key) cannot be an account's, and the state root commits to records and accounts
+alike: every node that agrees on the root agrees on the staking state too.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ class StateDB:
     one at the parent's root; the shared ``node_cache`` makes that cheap.
     """
 
-    __slots__ = ("_trie", "_accounts", "_dirty")
+    __slots__ = ("_trie", "_accounts", "_dirty", "_records", "_dirty_records")
 
     def __init__(
         self,
@@ -37,6 +42,23 @@ class StateDB:
         self._trie = SecureTrie(store, root, node_cache)
         self._accounts: dict[bytes, Account] = {}
         self._dirty: set[bytes] = set()
+        self._records: dict[bytes, bytes | None] = {}
+        self._dirty_records: set[bytes] = set()
+
+    def get_record(self, key: bytes) -> bytes | None:
+        """The record stored under ``key`` (never a 20-byte key: those are accounts), or None."""
+        _validate_record_key(key)
+        if key not in self._records:
+            self._records[key] = self._trie.get(key)
+        return self._records[key]
+
+    def set_record(self, key: bytes, value: bytes | None) -> None:
+        """Store (or with None, delete) a record; kept in memory until ``commit``."""
+        _validate_record_key(key)
+        if value == b"":
+            raise ValueError("an empty record is stored as None (deleted)")
+        self._records[key] = value
+        self._dirty_records.add(key)
 
     def get_account(self, address: bytes) -> Account:
         """The account at ``address``; an absent account reads as empty."""
@@ -72,8 +94,20 @@ class StateDB:
             else:
                 trie.set(address, encode_account(account))
         self._dirty.clear()
+        for key in self._dirty_records:
+            value = self._records[key]
+            if value is None:
+                trie.delete(key)
+            else:
+                trie.set(key, value)
+        self._dirty_records.clear()
         return trie.commit(batch)
 
     @property
     def has_pending_changes(self) -> bool:
-        return bool(self._dirty)
+        return bool(self._dirty or self._dirty_records)
+
+
+def _validate_record_key(key: bytes) -> None:
+    if len(key) == 20 or not key:
+        raise ValueError("record keys are never empty or 20 bytes long (that is an account address)")

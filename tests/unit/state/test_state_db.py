@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import rlp
 from hypothesis import given
 from hypothesis import strategies as st
@@ -69,3 +70,26 @@ def test_uncommitted_changes_do_not_reach_the_store(tmp_path: Path) -> None:
 def test_account_encoding_is_geths() -> None:
     account = Account(nonce=3, balance=10**18)
     assert rlp.decode(encode_account(account)) == [b"\x03", (10**18).to_bytes(8, "big"), BLANK_ROOT, keccak256(b"")]
+
+
+def test_records_live_in_the_same_trie_as_accounts() -> None:
+    store = MemoryStore()
+    state = StateDB(store)
+    state.set_account(b"\x01" * 20, Account(balance=5))
+    empty_records_root = state.commit(WriteBatch())
+    state.set_record(b"validator:" + b"\x01" * 20, b"record one")
+    batch = WriteBatch()
+    root = state.commit(batch)
+    store.write(batch)
+    assert root != empty_records_root  # the state root commits to records too
+    reopened = StateDB(store, root)
+    assert reopened.get_record(b"validator:" + b"\x01" * 20) == b"record one"
+    assert reopened.get_record(b"absent key") is None
+    assert reopened.get_balance(b"\x01" * 20) == 5
+    reopened.set_record(b"validator:" + b"\x01" * 20, None)
+    assert reopened.has_pending_changes
+    assert reopened.commit(WriteBatch()) == empty_records_root  # deleting restores the old root
+    with pytest.raises(ValueError):
+        reopened.set_record(b"\x02" * 20, b"an address is not a record key")
+    with pytest.raises(ValueError):
+        reopened.get_record(b"")
