@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from typing import Protocol, Union
 
 from harmony_node.chain.config import ChainConfig
-from harmony_node.chain.gas import TX_GAS, compute_intrinsic_gas
+from harmony_node.chain.gas import compute_intrinsic_gas, compute_staking_intrinsic_gas
 from harmony_node.exceptions import DecodingError, InvalidSignature, InvalidTransaction, ValidationError
 from harmony_node.types.eth_transaction import decode_eth_transaction, to_harmony
-from harmony_node.types.rlp_codec import encode_item, split_rlp_list
+from harmony_node.types.rlp_codec import split_rlp_list
 from harmony_node.types.staking_transaction import (
     CreateValidator,
     Delegate,
@@ -50,9 +50,6 @@ from harmony_node.types.staking_transaction import (
 from harmony_node.types.transaction import Transaction, decode_transaction, encode_transaction
 
 BEACON_SHARD_ID = 0
-TX_GAS_VALIDATOR_CREATION = 5_300_000
-"""Base gas of a CreateValidator (Harmony's ``params.TxGasValidatorCreation``), instead of 21000."""
-
 _STAKING_FIELD_COUNT = 8
 _ETH_FIELD_COUNT = 9
 _HARMONY_FIELD_COUNT = 11
@@ -161,15 +158,6 @@ def compute_staking_owner(message: StakeMessage) -> bytes:
     if isinstance(message, (CreateValidator, EditValidator)):
         return message.validator_address
     return message.delegator_address  # Delegate, Undelegate, CollectRewards, CompoundRewards
-
-
-def compute_staking_intrinsic_gas(tx: StakingTransaction) -> int:
-    """Harmony's ``IntrinsicGas`` for a staking transaction: data gas over the encoded stakeMsg.
-
-    The base is 5,300,000 for CreateValidator (it writes a whole validator record) and 21,000 otherwise.
-    """
-    base = TX_GAS_VALIDATOR_CREATION if isinstance(tx.stake_message, CreateValidator) else TX_GAS
-    return compute_intrinsic_gas(encode_item(tx.message)) - TX_GAS + base
 
 
 def compute_cost(tx: PoolTransaction) -> int:

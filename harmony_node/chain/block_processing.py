@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from consensus.signing import QuorumCertificate
 from harmony_node.chain.config import ChainConfig
 from harmony_node.chain.execution import (
     ExecutionResult,
     apply_transaction,
     apply_transactions,
 )
+from harmony_node.chain.beacon_execution import BeaconRules, BlockInfo, apply_rewards_and_epoch_end, apply_staking_transactions
 from harmony_node.chain.incoming_receipts import ProofChecker, apply_incoming_receipts, select_incoming_proofs
 from harmony_node.db.store import WriteBatch
 from harmony_node.exceptions import InvalidBlock, InvalidTransaction
@@ -31,12 +33,22 @@ from harmony_node.types.cx_receipt import CXReceipt, CXReceiptsProof, compute_ou
 from harmony_node.types.derive_sha import derive_sha
 from harmony_node.types.header import Header, make_header
 from harmony_node.types.receipt import Receipt, compute_receipts_bloom
+from harmony_node.types.staking_transaction import StakingTransaction
 from harmony_node.types.transaction import Transaction
 
 MAX_EXTRA_DATA = 32
 """geth's MaximumExtraDataSize (block 0 is built from the genesis file, never validated by this)."""
 MAX_FUTURE_SECONDS = 15
 """How far ahead of the local clock a block's timestamp may be (geth's allowedFutureBlockTime)."""
+
+
+def compute_fees(transactions: Sequence[Transaction], receipts: Sequence[Receipt]) -> int:
+    """What the block's transfers paid for gas (all of it burned): each receipt's gas times its price."""
+    fees, previous = 0, 0
+    for tx, receipt in zip(transactions, receipts):
+        fees += (receipt.cumulative_gas_used - previous) * tx.gas_price
+        previous = receipt.cumulative_gas_used
+    return fees
 
 
 def validate_header(parent: Header, header: Header, config: ChainConfig, now: int | None = None) -> None:
@@ -74,10 +86,6 @@ def validate_body(block: Block) -> None:
         raise InvalidBlock("transactions root does not match the body")
     if compute_incoming_receipts_root(block.incoming_receipts) != header.incoming_receipts_root:
         raise InvalidBlock("incoming receipts root does not match the body")
-    # Not built yet, so refused loudly rather than skipped: staking transactions are executed by the
-    # staking rules (beacon chain only).
-    if block.staking_transactions:
-        raise InvalidBlock("staking transactions are not executed by this node version")
 
 
 def process_block(
@@ -88,24 +96,39 @@ def process_block(
     batch: WriteBatch,
     now: int | None = None,
     checker: ProofChecker | None = None,
+    beacon: BeaconRules | None = None,
 ) -> ExecutionResult:
     """Validate and execute ``block`` on ``state`` (at the parent's root); add the new state to ``batch``.
 
     ``checker`` lets the block credit incoming cross-shard receipts (a chain of a sharded network);
-    without one, a block carrying them is refused. On ``InvalidBlock`` the caller drops ``state``
-    and ``batch``: nothing has been written.
+    without one, a block carrying them is refused. ``beacon`` adds the beacon chain's staking,
+    rewards and epoch ends (beacon_execution). On ``InvalidBlock`` the caller drops ``state`` and
+    ``batch``: nothing has been written.
     """
     header = block.header
     validate_header(parent, header, config, now)
     validate_body(block)
     if block.incoming_receipts and checker is None:
         raise InvalidBlock("this chain does not credit cross-shard receipts")
+    if block.staking_transactions and beacon is None:
+        raise InvalidBlock("staking transactions are executed on the beacon chain only")
     try:
         result = apply_transactions(state, block.transactions, config, header.shard_id, header.gas_limit)
     except InvalidTransaction as exc:
         raise InvalidBlock(exc.reason) from exc
     if checker is not None:
         apply_incoming_receipts(state, block.incoming_receipts, header.shard_id, checker)
+    if beacon is not None:
+        info = BlockInfo.of(header)
+        try:
+            _, staking_receipts, staking_gas = apply_staking_transactions(
+                state, info, block.staking_transactions, config, beacon, header.gas_limit - result.gas_used,
+                result.gas_used, skip_invalid=False)
+        except InvalidTransaction as exc:
+            raise InvalidBlock(f"staking transaction: {exc.reason}") from exc
+        apply_rewards_and_epoch_end(state, info, compute_fees(block.transactions, result.receipts), beacon)
+        result = ExecutionResult(result.receipts + tuple(staking_receipts), result.cx_receipts,
+                                 result.gas_used + staking_gas)
     if result.gas_used != header.gas_used:
         raise InvalidBlock(f"gas used {result.gas_used} does not match the header's {header.gas_used}")
     if compute_receipts_root(result.receipts) != header.receipts_root:
@@ -144,6 +167,9 @@ def build_block(
     incoming: Sequence[CXReceiptsProof] = (),
     checker: ProofChecker | None = None,
     cross_links: bytes = b"",
+    last_commit: QuorumCertificate | None = None,
+    staking_candidates: Sequence[StakingTransaction] = (),
+    beacon: BeaconRules | None = None,
 ) -> BuiltBlock:
     """Assemble the next block from ``candidates`` in order, skipping those the rules reject.
 
@@ -175,32 +201,44 @@ def build_block(
     if checker is not None and incoming:
         proofs = select_incoming_proofs(incoming, shard_id, checker)
         apply_incoming_receipts(state, proofs, shard_id, checker)
+    number = parent.number + 1
+    block_epoch = parent.epoch if epoch is None else epoch
+    staking_included: list[StakingTransaction] = []
+    if beacon is not None:
+        info = BlockInfo(number, block_epoch, last_commit.bitmap if last_commit else b"", cross_links)
+        staking_included, staking_receipts, staking_gas = apply_staking_transactions(
+            state, info, staking_candidates, config, beacon, gas_limit - gas_used, gas_used, skip_invalid=True)
+        apply_rewards_and_epoch_end(state, info, compute_fees(included, receipts), beacon)
+        receipts += staking_receipts
+        gas_used += staking_gas
     state_root = state.commit(batch)
     result = ExecutionResult(tuple(receipts), tuple(cx_receipts), gas_used)
     header = make_header(
         parent_hash=parent.hash,
         coinbase=coinbase,
         state_root=state_root,
-        transactions_root=derive_sha(included, []),
+        transactions_root=derive_sha(included, staking_included),
         receipts_root=compute_receipts_root(result.receipts),
         outgoing_receipts_root=compute_outgoing_receipts_root(result.cx_receipts),
         incoming_receipts_root=compute_incoming_receipts_root(proofs),
         bloom=compute_receipts_bloom(result.receipts),
-        number=parent.number + 1,
+        number=number,
         gas_limit=gas_limit,
         gas_used=gas_used,
         timestamp=timestamp,
         view_id=view_id,
-        epoch=parent.epoch if epoch is None else epoch,
+        epoch=block_epoch,
         shard_id=shard_id,
         vrf=vrf,
         shard_state=shard_state,
         cross_links=cross_links,
+        last_commit_signature=last_commit.signature if last_commit else bytes(96),
+        last_commit_bitmap=last_commit.bitmap if last_commit else b"",
     )
     block = Block(
         header=header,
         transactions=included,
-        staking_transactions=[],
+        staking_transactions=staking_included,
         uncles=[],
         incoming_receipts=proofs,
     )

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from consensus.quorum import Committee
 from consensus.signing import validate_commit_certificate, validate_header_commit_signature
 from harmony_node.chain.block_processing import BuiltBlock, build_block, process_block
+from harmony_node.chain.beacon_execution import BeaconRules
 from harmony_node.chain.chain_store import ChainStore, CommitRecord
 from harmony_node.chain.config import ChainConfig
 from harmony_node.chain.epochs import BEACON_SHARD, ChainRules, HeaderFields
@@ -34,9 +35,11 @@ from harmony_node.state.trie import NodeCache
 from harmony_node.types.block import Block
 from harmony_node.types.cx_receipt import CXReceiptsProof
 from harmony_node.types.header import Header
+from harmony_node.types.staking_transaction import StakingTransaction
 from harmony_node.types.transaction import Transaction
 from sharding.cross_shard import compute_proof_key
 from sharding.crosslink import CrossLink, decode_crosslinks, encode_crosslinks, select_crosslinks, validate_crosslink
+from staking.config import LOCALNET as LOCALNET_STAKING
 
 CommitteeSource = Callable[[int], Committee]
 """The committee that signs block ``number`` (from genesis now; from the beacon's elections later)."""
@@ -60,6 +63,12 @@ class Blockchain:
         self.config = config
         self.rules = rules
         self.get_committee = rules.get_committee if rules is not None else get_committee
+        self.beacon_rules: BeaconRules | None = None
+        if rules is not None and rules.shard_id == BEACON_SHARD:
+            epochs = rules.epochs
+            self.beacon_rules = BeaconRules(LOCALNET_STAKING, rules.schedule,
+                                            sum(balance for _, balance in epochs.genesis.alloc),
+                                            epochs.get_committee, epochs.get_slot_validators)
         self.node_cache = NodeCache()
         self._executed: OrderedDict[bytes, tuple[ExecutionResult, WriteBatch]] = OrderedDict()
         head = self.chain_store.get_head()
@@ -101,13 +110,14 @@ class Blockchain:
     def build_block(
         self, candidates: Sequence[Transaction], *, timestamp: int, view_id: int, coinbase: bytes = bytes(20),
         leader_secret: int | None = None, incoming: Sequence[CXReceiptsProof] = (),
-        crosslinks: Sequence[CrossLink] = (),
+        crosslinks: Sequence[CrossLink] = (), staking: Sequence[StakingTransaction] = (),
     ) -> BuiltBlock:
         """A block on the head from ``candidates`` (skipping the ones the rules reject).
 
         With epoch rules, ``leader_secret`` (the proposer's BLS key, whose address is ``coinbase``)
         makes the header's VRF; InvalidBlock if the block cannot be built yet (next committee unknown).
-        On the beacon, the valid ones of the pending ``crosslinks`` go into the header.
+        On the beacon, the valid ones of the pending ``crosslinks`` go into the header and the
+        ``staking`` transactions the rules accept into the body.
         """
         commit = self.head_commit
         batch = WriteBatch()
@@ -119,11 +129,11 @@ class Blockchain:
         built = build_block(self.get_state(), self.head, candidates, self.config, batch, timestamp=timestamp,
                             coinbase=coinbase, view_id=view_id, epoch=fields.epoch, vrf=fields.vrf,
                             shard_state=fields.shard_state, incoming=incoming, checker=self.proof_checker,
-                            cross_links=encode_crosslinks(self.select_crosslinks(crosslinks)))
-        if commit is not None:  # header N+1 carries block N's commit certificate
-            header = built.block.header.copy(last_commit_signature=commit.certificate.signature,
-                                             last_commit_bitmap=commit.certificate.bitmap)
-            built = BuiltBlock(built.block.copy(header=header), built.result, built.rejected)
+                            cross_links=encode_crosslinks(self.select_crosslinks(crosslinks)),
+                            # header N+1 carries block N's commit certificate (the beacon pays its signers)
+                            last_commit=commit.certificate if commit is not None else None,
+                            staking_candidates=staking if self.beacon_rules is not None else (),
+                            beacon=self.beacon_rules)
         self._remember(built.block.header.hash, built.result, batch)
         return built
 
@@ -147,7 +157,8 @@ class Blockchain:
             self.rules.validate_header(self.head, header)
             self.validate_crosslinks(header)
         batch = WriteBatch()
-        result = process_block(self.get_state(), self.head, block, self.config, batch, now, self.proof_checker)
+        result = process_block(self.get_state(), self.head, block, self.config, batch, now, self.proof_checker,
+                               self.beacon_rules)
         self._remember(header.hash, result, batch)
         return result
 

@@ -90,6 +90,11 @@ class NetworkEpochs:
         # Certificates are checked against (shard, epoch) of the block they sign.
         return Committee(shard_id, epoch, committee.public_keys, committee.voting_power)
 
+    def get_slot_validators(self, shard_id: int, number: int) -> tuple[bytes, ...]:
+        """The validator address of each committee slot of block ``number`` of ``shard_id``."""
+        state = self.get_shard_state(self.schedule.compute_epoch(number))
+        return tuple(slot.validator for slot in state.shards[shard_id])
+
     def get_randomness(self, epoch: int) -> bytes:
         """Randomness of a finished beacon epoch (every block of it final here)."""
         known = self._randomness.get(epoch)

@@ -21,12 +21,12 @@ from harmony_node.db.memory import MemoryStore
 from harmony_node.exceptions import InvalidTransaction, ValidationError
 from harmony_node.state.account import Account
 from harmony_node.state.state_db import StateDB
+from harmony_node.chain.gas import compute_staking_intrinsic_gas
 from harmony_node.txpool import (
     PoolTransaction,
     TxPool,
     TxPoolConfig,
     compute_min_replacement_price,
-    compute_staking_intrinsic_gas,
 )
 from harmony_node.types.eth_transaction import sign_eth_transaction
 from harmony_node.types.rlp_codec import encode_item

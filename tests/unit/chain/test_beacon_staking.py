@@ -1,0 +1,137 @@
+"""Staking transactions in beacon blocks: executed by the staking rules on the state trie.
+
+A CreateValidator and a Delegate signed like pyhmy signs them go into a beacon block, pay gas
+(burned, counted in the supply), move the stake out of the balances into the validator record,
+and the epoch's last block snapshots the validators. A refused staking transaction is left out by
+a leader and makes a block that carries it invalid; shard chains refuse staking transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from consensus.signing import aggregate_votes, compute_commit_payload
+from crypto import bls
+from crypto.secp256k1 import compute_address
+from harmony_node.chain.blockchain import Blockchain
+from harmony_node.chain.chain_store import CommitRecord
+from harmony_node.chain.config import ONE, ChainConfig
+from harmony_node.chain.epochs import ChainRules, NetworkEpochs, get_bls_address
+from harmony_node.chain.gas import compute_staking_intrinsic_gas
+from harmony_node.chain.genesis import Genesis, build_genesis_block
+from harmony_node.chain.staking_state import StateStakingLedger
+from harmony_node.db.level import LevelDBStore
+from harmony_node.db.memory import MemoryStore
+from harmony_node.db.store import WriteBatch
+from harmony_node.exceptions import InvalidBlock
+from harmony_node.types.block import Block, compute_transactions_root
+from harmony_node.types.staking_transaction import (
+    DEC_PRECISION,
+    CommissionRates,
+    CreateValidator,
+    Delegate,
+    Description,
+    StakeMessage,
+    StakingTransaction,
+    sign_staking_transaction,
+)
+from sharding.schedule import EpochSchedule
+from staking.transactions import sign_proof_of_possession
+
+KEY = bytes.fromhex("1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc")
+OPERATOR = compute_address(KEY)
+DELEGATOR_KEY = b"\x07" * 32
+DELEGATOR = compute_address(DELEGATOR_KEY)
+SECRETS = [bls.generate_secret_key(bytes([i]) * 32) for i in range(1, 9)]
+KEYS = [bls.secret_to_public(s) for s in SECRETS]
+NEW_KEY_SECRET = bls.generate_secret_key(b"\x42" * 32)
+CONFIG = ChainConfig(num_shards=2, blocks_per_epoch=4)
+GENESIS = Genesis("localnet", CONFIG, 1_700_000_000, b"", ((OPERATOR, 1_000_000 * ONE), (DELEGATOR, 10_000 * ONE)),
+                  committees=(tuple(KEYS[:4]), tuple(KEYS[4:])))
+PRICE = CONFIG.min_gas_price
+
+
+@pytest.fixture
+def chains(tmp_path: Path) -> Iterator[tuple[Blockchain, Blockchain]]:
+    beacon_hash = build_genesis_block(GENESIS, 0, MemoryStore(), WriteBatch()).header.hash
+    epochs = NetworkEpochs(GENESIS, EpochSchedule(CONFIG.blocks_per_epoch), beacon_hash, beacon=None)  # type: ignore[arg-type]
+    with LevelDBStore(tmp_path / "s0") as beacon_store, LevelDBStore(tmp_path / "s1") as shard_store:
+        beacon_rules, shard_rules = ChainRules(epochs, 0), ChainRules(epochs, 1)
+        beacon = Blockchain.open(beacon_store, GENESIS, 0, beacon_rules.get_committee, beacon_rules)
+        epochs.beacon = beacon
+        shard = Blockchain.open(shard_store, GENESIS, 1, shard_rules.get_committee, shard_rules)
+        yield beacon, shard
+
+
+def _staking(message: StakeMessage, key: bytes, nonce: int) -> StakingTransaction:
+    return sign_staking_transaction(message, nonce=nonce, gas_price=PRICE, gas_limit=6_000_000, private_key=key,
+                                    chain_id=CONFIG.chain_id)
+
+
+def _create(amount: int = 20_000 * ONE) -> CreateValidator:
+    return CreateValidator(OPERATOR, Description("operator", "", "", "", ""),
+                           CommissionRates(DEC_PRECISION // 10, DEC_PRECISION // 2, DEC_PRECISION // 20),
+                           10_000 * ONE, 1_000_000 * ONE, (bls.secret_to_public(NEW_KEY_SECRET),),
+                           (sign_proof_of_possession(NEW_KEY_SECRET, OPERATOR),), amount)
+
+
+def _build(chain: Blockchain, staking: Sequence[StakingTransaction] = ()) -> tuple[Block, int]:
+    view = (chain.head_commit.view if chain.head_commit else 0) + 1
+    leader = chain.get_committee(chain.head.number + 1).public_keys[0]
+    built = chain.build_block([], timestamp=chain.head.timestamp + 1, view_id=view, coinbase=get_bls_address(leader),
+                              leader_secret=SECRETS[KEYS.index(leader)], staking=staking)
+    return built.block, view
+
+
+def _finalize(chain: Blockchain, block: Block, view: int) -> None:
+    committee = chain.get_committee(block.header.number)
+    payload = compute_commit_payload(block.header.number, block.header.hash, view)
+    votes = {i: bls.sign(SECRETS[KEYS.index(k)], payload) for i, k in enumerate(committee.public_keys[:3])}
+    chain.import_block(block, CommitRecord(view, aggregate_votes(committee, payload, votes)[0]))
+
+
+def _ledger(beacon: Blockchain) -> StateStakingLedger:
+    return StateStakingLedger(beacon.get_state(), sum(balance for _, balance in GENESIS.alloc))
+
+
+def test_validator_created_and_delegated_to_in_beacon_blocks(chains: tuple[Blockchain, Blockchain]) -> None:
+    beacon, _ = chains
+    create = _staking(_create(), KEY, 0)
+    delegate = _staking(Delegate(DELEGATOR, OPERATOR, 1_000 * ONE), DELEGATOR_KEY, 0)
+    block, view = _build(beacon, [create, delegate])
+    assert list(block.staking_transactions) == [create, delegate]
+    assert block.header.transactions_root == compute_transactions_root(block)
+    _finalize(beacon, block, view)
+    ledger = _ledger(beacon)
+    wrapper = ledger.get_validator(OPERATOR)
+    assert wrapper is not None and [d.amount for d in wrapper.delegations] == [20_000 * ONE, 1_000 * ONE]
+    fees = (compute_staking_intrinsic_gas(create) + compute_staking_intrinsic_gas(delegate)) * PRICE
+    assert ledger.get_balance(OPERATOR) == 1_000_000 * ONE - 20_000 * ONE - compute_staking_intrinsic_gas(create) * PRICE
+    assert ledger.get_supply().burned == fees
+    assert beacon.get_state().get_nonce(OPERATOR) == 1 and beacon.get_state().get_nonce(DELEGATOR) == 1
+    assert len(beacon.chain_store.get_receipts(block.header.hash)) == 2
+    holdings = ledger.get_balance(OPERATOR) + ledger.get_balance(DELEGATOR) + wrapper.total_delegation
+    assert holdings == ledger.get_supply().total  # what the fees burned left the supply
+
+    while not beacon.rules.schedule.is_last_block(beacon.head.number):  # type: ignore[union-attr]
+        _finalize(beacon, *_build(beacon))
+    assert _ledger(beacon).get_snapshot(OPERATOR) == _ledger(beacon).get_validator(OPERATOR)
+
+
+def test_refused_staking_transactions_are_left_out_or_refuse_the_block(chains: tuple[Blockchain, Blockchain]) -> None:
+    beacon, shard = chains
+    too_small = _staking(_create(amount=5_000 * ONE), KEY, 0)  # below the 10,000 ONE minimum self-stake
+    block, view = _build(beacon, [too_small])
+    assert not block.staking_transactions
+    forced = block.copy(staking_transactions=[too_small])
+    forced = forced.copy(header=forced.header.copy(transactions_root=compute_transactions_root(forced)))
+    with pytest.raises(InvalidBlock, match="staking transaction: self delegation is below"):
+        beacon.execute_block(forced)
+    shard_block, _ = _build(shard)
+    on_shard = shard_block.copy(staking_transactions=[_staking(_create(), KEY, 0)])
+    on_shard = on_shard.copy(header=on_shard.header.copy(transactions_root=compute_transactions_root(on_shard)))
+    with pytest.raises(InvalidBlock, match="beacon chain only"):
+        shard.execute_block(on_shard)
