@@ -61,7 +61,7 @@ def measure(blocks: int, validators: int) -> float:
         print(f"built source chain of {blocks} blocks in {time.perf_counter() - started:.1f} s", flush=True)
         fresh = Blockchain.open(LevelDBStore(Path(tmp) / "fresh"), GENESIS, 0, lambda number: committee)
         # A non-validating node: no keys, so it only follows and imports.
-        access = NodeChainAccess(fresh, list)
+        access = NodeChainAccess(fresh, lambda: ((), ()))
         driver = ConsensusDriver(FbftEngine(FbftConfig(), access, []), access)
         now = GENESIS.timestamp * 1000
         driver.start(now)

@@ -21,13 +21,14 @@ from harmony_node.chain.epochs import get_bls_address
 from harmony_node.exceptions import InvalidBlock
 from harmony_node.types.block import Block, decode_block, encode_block
 from harmony_node.types.cx_receipt import CXReceiptsProof
+from harmony_node.types.staking_transaction import StakingTransaction
 from sharding.crosslink import CrossLink
 from harmony_node.types.transaction import Transaction
 
 _DECODED_CACHE_SIZE = 8
 
-TransactionSource = Callable[[], Sequence[Transaction]]
-"""The candidates for the next block, best first (the pool's executable transactions)."""
+BlockCandidates = Callable[[], tuple[Sequence[Transaction], Sequence[StakingTransaction]]]
+"""Plain and (beacon) staking candidates for the next block, from the pool."""
 
 
 def to_proposal(block: Block, data: bytes | None = None) -> BlockProposal:
@@ -43,7 +44,8 @@ class NodeChainAccess:
     """``ChainAccess`` for one shard's ``Blockchain``; ``now`` is in milliseconds, like consensus time."""
 
     def __init__(
-        self, chain: Blockchain, get_transactions: TransactionSource, clock: Callable[[], float] = time.time,
+        self, chain: Blockchain, get_candidates: BlockCandidates,
+        clock: Callable[[], float] = time.time,
         secrets: Mapping[bytes, int] | None = None,
         get_incoming: Callable[[], Sequence[CXReceiptsProof]] = tuple,
         get_crosslinks: Callable[[], Sequence[CrossLink]] = tuple,
@@ -55,7 +57,7 @@ class NodeChainAccess:
         self.secrets = dict(secrets or {})
         self.get_incoming = get_incoming
         self.get_crosslinks = get_crosslinks
-        self.get_transactions = get_transactions
+        self.get_candidates = get_candidates
         self.clock = clock
         self._decoded: OrderedDict[bytes, Block] = OrderedDict()
 
@@ -82,9 +84,11 @@ class NodeChainAccess:
         self._require_head(tip)
         # Seconds in the header; never before the parent, even if this clock is behind its leader's.
         timestamp = max(now // 1000, self.chain.head.timestamp)
-        built = self.chain.build_block(self.get_transactions(), timestamp=timestamp, view_id=view_id,
+        plain, staking = self.get_candidates()
+        built = self.chain.build_block(plain, timestamp=timestamp, view_id=view_id,
                                        coinbase=get_bls_address(leader), leader_secret=self.secrets.get(leader),
-                                       incoming=self.get_incoming(), crosslinks=self.get_crosslinks())
+                                       incoming=self.get_incoming(), crosslinks=self.get_crosslinks(),
+                                       staking=staking)
         return to_proposal(built.block)
 
     def decode_block(self, data: bytes) -> BlockProposal:

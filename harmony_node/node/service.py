@@ -74,6 +74,8 @@ from harmony_node.txpool import TxPool, TxPoolConfig
 from harmony_node.types.block import Block
 from harmony_node.types.cx_receipt import CXReceiptsProof, decode_cx_receipts_proof, encode_cx_receipts_proof
 from harmony_node.types.header import Header
+from harmony_node.types.staking_transaction import StakingTransaction
+from harmony_node.types.transaction import Transaction
 from sharding.cross_shard import build_cx_receipts_proof
 from sharding.crosslink import CrossLink, build_crosslink
 from sharding.schedule import EpochSchedule
@@ -479,8 +481,14 @@ class Node:
         pool = TxPool(TxPoolConfig(), self.genesis.config, shard_id, chain.get_state())
         cx_pool: dict[bytes, CXReceiptsProof] = {}
         crosslink_pool: dict[tuple[int, int], CrossLink] = {}
-        access = NodeChainAccess(chain, lambda: pool.get_executable(MAX_BLOCK_TRANSACTIONS,
-                                                                    self.genesis.config.block_gas_limit),
+        gas_limit = self.genesis.config.block_gas_limit
+
+        def get_candidates() -> tuple[Sequence[Transaction], Sequence[StakingTransaction]]:
+            if shard_id == BEACON_SHARD:
+                return pool.get_executable_with_staking(MAX_BLOCK_TRANSACTIONS, gas_limit)
+            return pool.get_executable(MAX_BLOCK_TRANSACTIONS, gas_limit), ()
+
+        access = NodeChainAccess(chain, get_candidates,
                                  secrets=self.secrets, get_incoming=lambda: list(cx_pool.values()),
                                  get_crosslinks=lambda: list(crosslink_pool.values()))
         consensus = self.config.consensus

@@ -61,7 +61,7 @@ class Network:
     def boot(self, index: int) -> None:
         store = LevelDBStore(self.paths[index])
         chain = open_chain(store)
-        access = NodeChainAccess(chain, lambda: self._get_transactions(chain), clock=lambda: self.now / 1000)
+        access = NodeChainAccess(chain, lambda: (self._get_transactions(chain), ()), clock=lambda: self.now / 1000)
         driver = ConsensusDriver(FbftEngine(CONFIG, access, [BLS_SECRETS[index]]), access)
         self.stores[index], self.drivers[index] = store, driver
         self.dispatch(index, driver.start(self.now))
@@ -132,7 +132,7 @@ def test_sync_imports_a_verified_batch_and_stops_at_a_forged_block(tmp_path: Pat
     good = get_synced_blocks(source.chain, 1)
     with LevelDBStore(tmp_path / "fresh") as store:
         chain = open_chain(store)
-        access = NodeChainAccess(chain, list, clock=lambda: network.now / 1000)
+        access = NodeChainAccess(chain, lambda: ((), ()), clock=lambda: network.now / 1000)
         follower = ConsensusDriver(FbftEngine(CONFIG, access, []), access)
         follower.start(network.now)
         # Block 3 comes with block 2's certificate: everything up to block 2 is imported, nothing after.
