@@ -69,8 +69,14 @@ def process_availability(ledger: StakingLedger, epoch: int, config: StakingConfi
     return tuple(turned)
 
 
-def process_election(ledger: StakingLedger, epoch: int, config: StakingConfig) -> tuple[ElectedSlot, ...]:
-    """Elect the key slots of epoch ``epoch + 1`` and mark the winners as its committee members."""
+def process_election(
+    ledger: StakingLedger, epoch: int, config: StakingConfig, lookahead: int = 1
+) -> tuple[ElectedSlot, ...]:
+    """Elect the key slots of epoch ``epoch + lookahead`` and mark the winners as its committee members.
+
+    Harmony's committees serve the next epoch; a network that publishes its assignment further ahead
+    (for the lookahead sync) passes how far, so availability judges a validator in the epoch it served.
+    """
     candidates = [w for w in (ledger.get_validator(a) for a in ledger.get_validator_addresses()) if w is not None]
     slots = compute_election(candidates, config)
     for address in dict.fromkeys(slot.validator for slot in slots):
@@ -80,12 +86,14 @@ def process_election(ledger: StakingLedger, epoch: int, config: StakingConfig) -
         if rates.rate < config.min_commission_rate:
             rates = replace(rates, rate=config.min_commission_rate, max_rate=max(rates.max_rate,
                                                                                 config.min_commission_rate))
-        ledger.set_validator(replace(wrapper, last_epoch_in_committee=epoch + 1, rates=rates))
+        ledger.set_validator(replace(wrapper, last_epoch_in_committee=epoch + lookahead, rates=rates))
     return slots
 
 
-def process_epoch_end(ledger: StakingLedger, epoch: int, config: StakingConfig) -> tuple[ElectedSlot, ...]:
-    """Steps 1-3 above for the last beacon block of ``epoch``; returns the next epoch's slots."""
+def process_epoch_end(
+    ledger: StakingLedger, epoch: int, config: StakingConfig, lookahead: int = 1
+) -> tuple[ElectedSlot, ...]:
+    """Steps 1-3 above for the last beacon block of ``epoch``; returns the slots of ``epoch + lookahead``."""
     process_undelegation_payouts(ledger, epoch, config)
     process_availability(ledger, epoch, config)
-    return process_election(ledger, epoch, config)
+    return process_election(ledger, epoch, config, lookahead)

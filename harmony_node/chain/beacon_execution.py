@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 from consensus.bitmap import decode_bitmap
 from consensus.quorum import Committee
+from crypto.vrf import VRF_OUTPUT_SIZE
 from harmony_node.chain.config import ChainConfig
 from harmony_node.chain.execution import EMPTY_BLOOM
 from harmony_node.chain.gas import compute_staking_intrinsic_gas
@@ -31,6 +32,7 @@ from harmony_node.types.staking_transaction import StakingTransaction
 from sharding.crosslink import decode_crosslinks
 from sharding.schedule import EpochSchedule
 from staking.config import StakingConfig
+from staking.election import ElectedSlot
 from staking.epoch import process_epoch_end
 from staking.issuance import process_fee_burn
 from staking.rewards import SlotVote, process_block_reward
@@ -48,10 +50,12 @@ class BlockInfo:
     epoch: int
     last_commit_bitmap: bytes
     cross_links: bytes
+    vrf_output: bytes
 
     @classmethod
     def of(cls, header: Header) -> BlockInfo:
-        return cls(header.number, header.epoch, header.last_commit_bitmap, header.cross_links)
+        return cls(header.number, header.epoch, header.last_commit_bitmap, header.cross_links,
+                   header.vrf[:VRF_OUTPUT_SIZE])
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,10 @@ class BeaconRules:
     get_committee: CommitteeOf
     get_slot_validators: Callable[[int, int], Sequence[bytes]]
     """(shard, block number) -> the validator address of each committee slot of that block."""
+    compute_shard_state: Callable[[int, bytes, Sequence[ElectedSlot]], bytes]
+    """(epoch, last block's VRF output, elected slots) -> the encoded assignment the block publishes."""
+    lookahead: int = 2
+    """The elected slots serve this many epochs after the election (epochs.GENESIS_EPOCHS)."""
 
 
 def apply_staking_transaction(
@@ -132,8 +140,12 @@ def apply_staking_transactions(
     return applied, receipts, used
 
 
-def apply_rewards_and_epoch_end(state: StateDB, block: BlockInfo, plain_fees: int, rules: BeaconRules) -> None:
-    """Steps 2 and 3 (and the plain transfers' fees counted as burned)."""
+def apply_rewards_and_epoch_end(state: StateDB, block: BlockInfo, plain_fees: int, rules: BeaconRules) -> bytes:
+    """Steps 2 and 3 (and the plain transfers' fees counted as burned).
+
+    Returns the shard state the block must publish: the encoded assignment at an epoch's last block
+    (the election decides its slots), else empty.
+    """
     ledger = StateStakingLedger(state, rules.genesis_supply)
     if plain_fees:
         process_fee_burn(ledger, plain_fees)
@@ -146,6 +158,8 @@ def apply_rewards_and_epoch_end(state: StateDB, block: BlockInfo, plain_fees: in
         committee = rules.get_committee(link.shard_id, link.block_number)
         votes = compute_slot_votes(committee, link.bitmap, rules.get_slot_validators(link.shard_id, link.block_number))
         process_block_reward(ledger, votes, block.number, rules.staking)
-    if rules.schedule.is_last_block(block.number):
-        process_epoch_end(ledger, block.epoch, rules.staking)
-        ledger.take_snapshots()
+    if not rules.schedule.is_last_block(block.number):
+        return b""
+    elected = process_epoch_end(ledger, block.epoch, rules.staking, rules.lookahead)
+    ledger.take_snapshots()
+    return rules.compute_shard_state(block.epoch, block.vrf_output, elected)

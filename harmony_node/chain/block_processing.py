@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from consensus.signing import QuorumCertificate
+from crypto.vrf import VRF_OUTPUT_SIZE
 from harmony_node.chain.config import ChainConfig
 from harmony_node.chain.execution import (
     ExecutionResult,
@@ -126,7 +127,9 @@ def process_block(
                 result.gas_used, skip_invalid=False)
         except InvalidTransaction as exc:
             raise InvalidBlock(f"staking transaction: {exc.reason}") from exc
-        apply_rewards_and_epoch_end(state, info, compute_fees(block.transactions, result.receipts), beacon)
+        published = apply_rewards_and_epoch_end(state, info, compute_fees(block.transactions, result.receipts), beacon)
+        if header.shard_state != published:
+            raise InvalidBlock("shard state is not the assignment this block must publish")
         result = ExecutionResult(result.receipts + tuple(staking_receipts), result.cx_receipts,
                                  result.gas_used + staking_gas)
     if result.gas_used != header.gas_used:
@@ -205,10 +208,11 @@ def build_block(
     block_epoch = parent.epoch if epoch is None else epoch
     staking_included: list[StakingTransaction] = []
     if beacon is not None:
-        info = BlockInfo(number, block_epoch, last_commit.bitmap if last_commit else b"", cross_links)
+        info = BlockInfo(number, block_epoch, last_commit.bitmap if last_commit else b"", cross_links,
+                         vrf[:VRF_OUTPUT_SIZE])
         staking_included, staking_receipts, staking_gas = apply_staking_transactions(
             state, info, staking_candidates, config, beacon, gas_limit - gas_used, gas_used, skip_invalid=True)
-        apply_rewards_and_epoch_end(state, info, compute_fees(included, receipts), beacon)
+        shard_state = apply_rewards_and_epoch_end(state, info, compute_fees(included, receipts), beacon)
         receipts += staking_receipts
         gas_used += staking_gas
     state_root = state.commit(batch)

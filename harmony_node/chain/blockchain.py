@@ -66,9 +66,10 @@ class Blockchain:
         self.beacon_rules: BeaconRules | None = None
         if rules is not None and rules.shard_id == BEACON_SHARD:
             epochs = rules.epochs
-            self.beacon_rules = BeaconRules(LOCALNET_STAKING, rules.schedule,
-                                            sum(balance for _, balance in epochs.genesis.alloc),
-                                            epochs.get_committee, epochs.get_slot_validators)
+            self.beacon_rules = BeaconRules(
+                LOCALNET_STAKING, rules.schedule, sum(balance for _, balance in epochs.genesis.alloc),
+                epochs.get_committee, epochs.get_slot_validators,
+                lambda epoch, vrf_output, elected: epochs.compute_published_state(epoch, vrf_output, elected).encode())
         self.node_cache = NodeCache()
         self._executed: OrderedDict[bytes, tuple[ExecutionResult, WriteBatch]] = OrderedDict()
         head = self.chain_store.get_head()

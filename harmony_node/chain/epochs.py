@@ -14,8 +14,11 @@ The rules (sharding/ has the pure pieces; this module reads the beacon's headers
   assignment before that block is proposed.
 - Every header carries its proposer's VRF over the parent hash; the proposer is the committee key
   whose BLS address is the header's coinbase.
-- Until stake decides the slots (staking issue), the slots are the genesis committees' keys pooled
-  across shards with equal voting power.
+- The slots are the genesis committees' keys (the network's own nodes, as Harmony's) plus the key
+  slots the beacon's EPoS election picked at that same block, with their effective stake as voting
+  power. Genesis slots together hold ``FOUNDATION_SHARE`` of the power while anyone is elected (as
+  Harmony's HarmonyVotePercent), so the network keeps a quorum while elected nodes come and go;
+  with nobody elected, every genesis key votes equally. A key of a genesis slot cannot be elected.
 
 A shard chain can run ahead of the beacon only by the lookahead: its last block of an epoch is
 refused while the beacon has not published the next epoch's committee.
@@ -24,6 +27,7 @@ refused while the beacon has not published the next epoch's committee.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,10 +40,13 @@ from sharding.assignment import compute_shard_assignment
 from sharding.randomness import compute_epoch_randomness, compute_genesis_randomness, validate_header_vrf
 from sharding.schedule import EpochSchedule
 from sharding.shard_state import ShardState, Slot, compute_genesis_shard_state
+from staking.election import ElectedSlot
 
 BEACON_SHARD = 0
 GENESIS_EPOCHS = 2
 """Epochs 0..2 use the genesis committees; epoch E + 2's assignment is published at the end of E."""
+FOUNDATION_SHARE = (68, 100)
+"""Share of the voting power the genesis slots hold while elected slots exist (Harmony's 0.68)."""
 
 
 class BeaconHeaders(Protocol):
@@ -105,12 +112,27 @@ class NetworkEpochs:
             self._randomness[epoch] = known
         return known
 
-    def compute_published_state(self, epoch: int, last_vrf_output: bytes) -> ShardState:
-        """The assignment the beacon's last block of ``epoch`` publishes, given that block's VRF output."""
+    def compute_slots(self, elected: Sequence[ElectedSlot]) -> tuple[Slot, ...]:
+        """Genesis slots and elected slots, with the voting power rule of the module docstring."""
+        genesis_keys = {slot.public_key for slot in self.slots}
+        chosen = [Slot(e.public_key, e.validator, e.effective_stake) for e in elected
+                  if e.public_key not in genesis_keys and e.effective_stake > 0]
+        if not chosen:
+            return self.slots
+        numerator, denominator = FOUNDATION_SHARE
+        elected_total = sum(slot.stake for slot in chosen)
+        per_genesis_slot = max(1, elected_total * numerator // ((denominator - numerator) * len(self.slots)))
+        return tuple(Slot(s.public_key, s.validator, per_genesis_slot) for s in self.slots) + tuple(chosen)
+
+    def compute_published_state(self, epoch: int, last_vrf_output: bytes,
+                                elected: Sequence[ElectedSlot] = ()) -> ShardState:
+        """The assignment the beacon's last block of ``epoch`` publishes, given that block's VRF output
+        and the slots its election picked."""
         first, last = self.schedule.get_first_block(epoch), self.schedule.get_last_block(epoch)
         outputs = [self.beacon.get_header(n).vrf[:VRF_OUTPUT_SIZE] for n in range(first, last)]
         randomness = compute_epoch_randomness(self.get_randomness(epoch - 1), [*outputs, last_vrf_output])
-        return compute_shard_assignment(self.slots, randomness, epoch + GENESIS_EPOCHS, self.num_shards)
+        return compute_shard_assignment(self.compute_slots(elected), randomness, epoch + GENESIS_EPOCHS,
+                                        self.num_shards)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +169,8 @@ class ChainRules:
         number = parent.number + 1
         self._require_next_committee(number)
         vrf = compute_vrf(leader_secret, parent.hash)
-        shard_state = b""
-        if self.shard_id == BEACON_SHARD and self.schedule.is_last_block(number):
-            epoch = self.schedule.compute_epoch(number)
-            shard_state = self.epochs.compute_published_state(epoch, vrf[:VRF_OUTPUT_SIZE]).encode()
-        return HeaderFields(self.schedule.compute_epoch(number), vrf, shard_state)
+        # The beacon's epoch-ending shard state depends on the block's election: execution fills it in.
+        return HeaderFields(self.schedule.compute_epoch(number), vrf, b"")
 
     def validate_header(self, parent: Header, header: Header) -> None:
         """Epoch, proposer VRF and published shard state of ``header``; InvalidBlock names the rule."""
@@ -165,12 +184,13 @@ class ChainRules:
         if proposer is None:
             raise InvalidBlock("the coinbase is not the address of a committee key")
         try:
-            output = validate_header_vrf(header, proposer, parent.hash)
+            validate_header_vrf(header, proposer, parent.hash)
         except ValidationError as exc:
             raise InvalidBlock(f"VRF: {exc}") from exc
-        expected = b""
-        if self.shard_id == BEACON_SHARD and self.schedule.is_last_block(number):
-            expected = self.epochs.compute_published_state(header.epoch, output).encode()
-        if header.shard_state != expected:
-            raise InvalidBlock("shard state is not the assignment this block must publish"
-                               if expected else "only the beacon's last block of an epoch carries a shard state")
+        # The beacon's epoch-ending shard state is checked after execution (it holds the election).
+        if header.shard_state and not self.is_publishing_block(number):
+            raise InvalidBlock("only the beacon's last block of an epoch carries a shard state")
+
+    def is_publishing_block(self, number: int) -> bool:
+        """Whether block ``number`` of this chain publishes the assignment two epochs ahead."""
+        return self.shard_id == BEACON_SHARD and self.schedule.is_last_block(number)

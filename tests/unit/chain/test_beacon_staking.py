@@ -39,6 +39,7 @@ from harmony_node.types.staking_transaction import (
     sign_staking_transaction,
 )
 from sharding.schedule import EpochSchedule
+from sharding.shard_state import ShardState
 from staking.transactions import sign_proof_of_possession
 
 KEY = bytes.fromhex("1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc")
@@ -82,14 +83,19 @@ def _build(chain: Blockchain, staking: Sequence[StakingTransaction] = ()) -> tup
     view = (chain.head_commit.view if chain.head_commit else 0) + 1
     leader = chain.get_committee(chain.head.number + 1).public_keys[0]
     built = chain.build_block([], timestamp=chain.head.timestamp + 1, view_id=view, coinbase=get_bls_address(leader),
-                              leader_secret=SECRETS[KEYS.index(leader)], staking=staking)
+                              leader_secret=_secret_of(leader), staking=staking)
     return built.block, view
 
 
+def _secret_of(public_key: bytes) -> int:
+    return NEW_KEY_SECRET if public_key == bls.secret_to_public(NEW_KEY_SECRET) else SECRETS[KEYS.index(public_key)]
+
+
 def _finalize(chain: Blockchain, block: Block, view: int) -> None:
+    """Every committee member signs (so the next beacon block pays each of them)."""
     committee = chain.get_committee(block.header.number)
     payload = compute_commit_payload(block.header.number, block.header.hash, view)
-    votes = {i: bls.sign(SECRETS[KEYS.index(k)], payload) for i, k in enumerate(committee.public_keys[:3])}
+    votes = {i: bls.sign(_secret_of(k), payload) for i, k in enumerate(committee.public_keys)}
     chain.import_block(block, CommitRecord(view, aggregate_votes(committee, payload, votes)[0]))
 
 
@@ -135,3 +141,31 @@ def test_refused_staking_transactions_are_left_out_or_refuse_the_block(chains: t
     on_shard = on_shard.copy(header=on_shard.header.copy(transactions_root=compute_transactions_root(on_shard)))
     with pytest.raises(InvalidBlock, match="beacon chain only"):
         shard.execute_block(on_shard)
+
+
+def test_an_elected_validator_joins_a_committee_and_earns(chains: tuple[Blockchain, Blockchain]) -> None:
+    beacon, _ = chains
+    new_key = bls.secret_to_public(NEW_KEY_SECRET)
+    _finalize(beacon, *_build(beacon, [_staking(_create(), KEY, 0)]))
+    while beacon.head.number < 4:  # block 4 ends epoch 1: its election picks the slots of epoch 3
+        _finalize(beacon, *_build(beacon))
+    state = ShardState.decode(beacon.get_header(4).shard_state)
+    slots = {slot.public_key: slot for shard in state.shards for slot in shard}
+    assert slots[new_key].validator == OPERATOR and slots[new_key].stake == 20_000 * ONE
+    genesis_power = sum(slot.stake for key, slot in slots.items() if key != new_key)
+    assert genesis_power * 100 // (genesis_power + slots[new_key].stake) >= 67  # the genesis nodes keep a quorum
+    wrapper = _ledger(beacon).get_validator(OPERATOR)
+    assert wrapper is not None and wrapper.last_epoch_in_committee == 3
+
+    new_shard = state.get_shard_of_key(new_key)
+    while beacon.head.number < 10:  # blocks 9 and 10 are in epoch 3; block 10 pays block 9's signers
+        _finalize(beacon, *_build(beacon))
+    ledger = _ledger(beacon)
+    wrapper = ledger.get_validator(OPERATOR)
+    assert wrapper is not None
+    assert new_shard == 0  # fixed by these keys and seeds: its key signs beacon blocks, so the beacon pays it
+    assert wrapper.delegations[0].reward > 0 and wrapper.blocks_signed > 0
+    assert ledger.get_supply().minted == sum(d.reward for d in wrapper.delegations)  # only staked slots are paid
+    holdings = ledger.get_balance(OPERATOR) + ledger.get_balance(DELEGATOR) + sum(
+        d.amount + d.reward for d in wrapper.delegations)
+    assert holdings == ledger.get_supply().total
