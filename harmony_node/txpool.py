@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, Union
 
 from harmony_node.chain.config import ChainConfig
+from harmony_node.chain.execution import validate_transaction_shape
 from harmony_node.chain.gas import compute_intrinsic_gas, compute_staking_intrinsic_gas
 from harmony_node.exceptions import DecodingError, InvalidSignature, InvalidTransaction, ValidationError
 from harmony_node.types.eth_transaction import decode_eth_transaction, to_harmony
@@ -282,28 +283,7 @@ class TxPool:
 
     def _validate_chain_rules(self, tx: Transaction) -> None:
         """The stateless block rules (``validate_transaction``), in the same words."""
-        config = self._chain_config
-        if tx.shard_id != self._shard_id:
-            raise InvalidTransaction(
-                f"transaction is for shard {tx.shard_id}, this is shard {self._shard_id}: send it to that shard"
-            )
-        if tx.to_shard_id >= config.num_shards:
-            raise InvalidTransaction(
-                f"destination shard {tx.to_shard_id} does not exist ({config.num_shards} shards)"
-            )
-        chain_id = tx.chain_id
-        if chain_id is None:
-            raise InvalidTransaction("transaction has no chain id (pre-EIP-155 signatures are not accepted)")
-        if chain_id != config.chain_id:
-            if chain_id != config.get_eth_chain_id(self._shard_id):
-                raise InvalidTransaction(
-                    f"wrong chain id {chain_id}: expected {config.chain_id} "
-                    f"(or {config.get_eth_chain_id(self._shard_id)} for Ethereum transactions on this shard)"
-                )
-            if tx.to_shard_id != self._shard_id:
-                raise InvalidTransaction("Ethereum transactions cannot be cross-shard")
-        if not tx.to:
-            raise InvalidTransaction("contract creation is not supported (transaction has no recipient)")
+        validate_transaction_shape(tx, self._chain_config, self._shard_id)
         self._validate_gas(tx.gas_price, tx.gas_limit, compute_intrinsic_gas(tx.data))
 
     def _validate_plain_rules(self, tx: Transaction) -> bytes:

@@ -58,17 +58,11 @@ def get_sender(tx: Transaction) -> bytes:
         raise InvalidTransaction(f"invalid signature: {exc}") from exc
 
 
-def validate_transaction(
-    state: StateDB,
-    tx: Transaction,
-    sender: bytes,
-    config: ChainConfig,
-    shard_id: int,
-    gas_available: int,
-) -> int:
-    """Check ``tx`` against the rules and the current state; return its gas use or raise."""
+def validate_transaction_shape(tx: Transaction, config: ChainConfig, shard_id: int) -> None:
+    """The checks that need no state: shard, destination, chain id, recipient (the pool runs them too)."""
     if tx.shard_id != shard_id:
-        raise InvalidTransaction(f"transaction is for shard {tx.shard_id}, this is shard {shard_id}")
+        raise InvalidTransaction(f"transaction is for shard {tx.shard_id}, this is shard {shard_id}: "
+                                 "send it to that shard")
     if tx.to_shard_id >= config.num_shards:
         raise InvalidTransaction(
             f"destination shard {tx.to_shard_id} does not exist ({config.num_shards} shards)"
@@ -86,6 +80,18 @@ def validate_transaction(
             raise InvalidTransaction("Ethereum transactions cannot be cross-shard")
     if not tx.to:
         raise InvalidTransaction("contract creation is not supported (transaction has no recipient)")
+
+
+def validate_transaction(
+    state: StateDB,
+    tx: Transaction,
+    sender: bytes,
+    config: ChainConfig,
+    shard_id: int,
+    gas_available: int,
+) -> int:
+    """Check ``tx`` against the rules and the current state; return its gas use or raise."""
+    validate_transaction_shape(tx, config, shard_id)
     account = state.get_account(sender)
     if tx.nonce != account.nonce:
         word = "too low" if tx.nonce < account.nonce else "too high"

@@ -13,19 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from consensus.signing import aggregate_votes, compute_commit_payload
 from crypto import bls
 from crypto.secp256k1 import compute_address
 from harmony_node.chain.blockchain import Blockchain
-from harmony_node.chain.chain_store import CommitRecord
 from harmony_node.chain.config import ONE, ChainConfig
-from harmony_node.chain.epochs import ChainRules, NetworkEpochs, get_bls_address
 from harmony_node.chain.gas import compute_staking_intrinsic_gas
-from harmony_node.chain.genesis import Genesis, build_genesis_block
+from harmony_node.chain.genesis import Genesis
 from harmony_node.chain.staking_state import StateStakingLedger
-from harmony_node.db.level import LevelDBStore
-from harmony_node.db.memory import MemoryStore
-from harmony_node.db.store import WriteBatch
 from harmony_node.exceptions import InvalidBlock
 from harmony_node.types.block import Block, compute_transactions_root
 from harmony_node.types.staking_transaction import (
@@ -38,7 +32,7 @@ from harmony_node.types.staking_transaction import (
     StakingTransaction,
     sign_staking_transaction,
 )
-from sharding.schedule import EpochSchedule
+from two_chains import build_next, finalize, open_two_chains
 from sharding.shard_state import ShardState
 from staking.transactions import sign_proof_of_possession
 
@@ -57,13 +51,7 @@ PRICE = CONFIG.min_gas_price
 
 @pytest.fixture
 def chains(tmp_path: Path) -> Iterator[tuple[Blockchain, Blockchain]]:
-    beacon_hash = build_genesis_block(GENESIS, 0, MemoryStore(), WriteBatch()).header.hash
-    epochs = NetworkEpochs(GENESIS, EpochSchedule(CONFIG.blocks_per_epoch), beacon_hash, beacon=None)  # type: ignore[arg-type]
-    with LevelDBStore(tmp_path / "s0") as beacon_store, LevelDBStore(tmp_path / "s1") as shard_store:
-        beacon_rules, shard_rules = ChainRules(epochs, 0), ChainRules(epochs, 1)
-        beacon = Blockchain.open(beacon_store, GENESIS, 0, beacon_rules.get_committee, beacon_rules)
-        epochs.beacon = beacon
-        shard = Blockchain.open(shard_store, GENESIS, 1, shard_rules.get_committee, shard_rules)
+    with open_two_chains(tmp_path, GENESIS) as (_, beacon, shard):
         yield beacon, shard
 
 
@@ -79,24 +67,16 @@ def _create(amount: int = 20_000 * ONE) -> CreateValidator:
                            (sign_proof_of_possession(NEW_KEY_SECRET, OPERATOR),), amount)
 
 
-def _build(chain: Blockchain, staking: Sequence[StakingTransaction] = ()) -> tuple[Block, int]:
-    view = (chain.head_commit.view if chain.head_commit else 0) + 1
-    leader = chain.get_committee(chain.head.number + 1).public_keys[0]
-    built = chain.build_block([], timestamp=chain.head.timestamp + 1, view_id=view, coinbase=get_bls_address(leader),
-                              leader_secret=_secret_of(leader), staking=staking)
-    return built.block, view
-
-
 def _secret_of(public_key: bytes) -> int:
     return NEW_KEY_SECRET if public_key == bls.secret_to_public(NEW_KEY_SECRET) else SECRETS[KEYS.index(public_key)]
 
 
+def _build(chain: Blockchain, staking: Sequence[StakingTransaction] = ()) -> tuple[Block, int]:
+    return build_next(chain, _secret_of, staking=staking)
+
+
 def _finalize(chain: Blockchain, block: Block, view: int) -> None:
-    """Every committee member signs (so the next beacon block pays each of them)."""
-    committee = chain.get_committee(block.header.number)
-    payload = compute_commit_payload(block.header.number, block.header.hash, view)
-    votes = {i: bls.sign(_secret_of(k), payload) for i, k in enumerate(committee.public_keys)}
-    chain.import_block(block, CommitRecord(view, aggregate_votes(committee, payload, votes)[0]))
+    finalize(chain, block, view, _secret_of)
 
 
 def _ledger(beacon: Blockchain) -> StateStakingLedger:

@@ -14,24 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from consensus.signing import aggregate_votes, compute_commit_payload
 from crypto import bls
 from crypto.secp256k1 import compute_address
 from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.chain_store import CommitRecord
 from harmony_node.chain.config import ONE, ChainConfig
-from harmony_node.chain.epochs import ChainRules, NetworkEpochs, get_bls_address
-from harmony_node.chain.genesis import Genesis, build_genesis_block
-from harmony_node.db.level import LevelDBStore
-from harmony_node.db.memory import MemoryStore
-from harmony_node.db.store import WriteBatch
+from harmony_node.chain.genesis import Genesis
 from harmony_node.exceptions import InvalidBlock
 from harmony_node.types.block import Block, compute_incoming_receipts_root
 from harmony_node.types.cx_receipt import CXReceiptsProof
 from harmony_node.types.transaction import Transaction, sign_transaction
+from two_chains import build_next, finalize, open_two_chains
 from sharding.cross_shard import build_cx_receipts_proof
 from sharding.crosslink import CrossLink, build_crosslink, decode_crosslinks, encode_crosslinks
-from sharding.schedule import EpochSchedule
 
 KEY = bytes.fromhex("1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc")
 SENDER = compute_address(KEY)
@@ -45,34 +40,21 @@ GENESIS = Genesis("localnet", CONFIG, 1_700_000_000, b"", ((SENDER, 1_000 * ONE)
 
 @pytest.fixture
 def chains(tmp_path: Path) -> Iterator[tuple[Blockchain, Blockchain]]:
-    beacon_hash = build_genesis_block(GENESIS, 0, MemoryStore(), WriteBatch()).header.hash
-    epochs = NetworkEpochs(GENESIS, EpochSchedule(CONFIG.blocks_per_epoch), beacon_hash, beacon=None)  # type: ignore[arg-type]
-    with LevelDBStore(tmp_path / "s0") as beacon_store, LevelDBStore(tmp_path / "s1") as shard_store:
-        beacon_rules, shard_rules = ChainRules(epochs, 0), ChainRules(epochs, 1)
-        beacon = Blockchain.open(beacon_store, GENESIS, 0, beacon_rules.get_committee, beacon_rules)
-        epochs.beacon = beacon
-        shard = Blockchain.open(shard_store, GENESIS, 1, shard_rules.get_committee, shard_rules)
+    with open_two_chains(tmp_path, GENESIS) as (_, beacon, shard):
         yield beacon, shard
 
 
+def _secret_of(public_key: bytes) -> int:
+    return SECRETS[KEYS.index(public_key)]
+
+
 def _finalize(chain: Blockchain, block: Block, view: int) -> CommitRecord:
-    committee = chain.get_committee(block.header.number)
-    payload = compute_commit_payload(block.header.number, block.header.hash, view)
-    votes = {i: bls.sign(SECRETS[KEYS.index(k)], payload) for i, k in enumerate(committee.public_keys[:3])}
-    certificate, _ = aggregate_votes(committee, payload, votes)
-    commit = CommitRecord(view, certificate)
-    chain.import_block(block, commit)
-    return commit
+    return finalize(chain, block, view, _secret_of)
 
 
 def _build(chain: Blockchain, txs: Sequence[Transaction], incoming: Sequence[CXReceiptsProof] = (),
            crosslinks: Sequence[CrossLink] = ()) -> tuple[Block, int]:
-    view = (chain.head_commit.view if chain.head_commit else 0) + 1
-    leader = chain.get_committee(chain.head.number + 1).public_keys[0]
-    built = chain.build_block(txs, timestamp=chain.head.timestamp + 1, view_id=view,
-                              coinbase=get_bls_address(leader), leader_secret=SECRETS[KEYS.index(leader)],
-                              incoming=incoming, crosslinks=crosslinks)
-    return built.block, view
+    return build_next(chain, _secret_of, txs, incoming, crosslinks)
 
 
 def _send_cross_shard(beacon: Blockchain, value: int) -> CXReceiptsProof:

@@ -13,20 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from consensus.signing import aggregate_votes, compute_commit_payload
 from crypto import bls
 from crypto.vrf import compute_vrf
 from harmony_node.chain.blockchain import Blockchain
-from harmony_node.chain.chain_store import CommitRecord
 from harmony_node.chain.config import ChainConfig
-from harmony_node.chain.epochs import ChainRules, NetworkEpochs, get_bls_address
-from harmony_node.chain.genesis import Genesis, build_genesis_block
-from harmony_node.db.level import LevelDBStore
-from harmony_node.db.memory import MemoryStore
-from harmony_node.db.store import WriteBatch
+from harmony_node.chain.epochs import NetworkEpochs, get_bls_address
+from harmony_node.chain.genesis import Genesis
 from harmony_node.exceptions import InvalidBlock
 from harmony_node.types.block import Block
-from sharding.schedule import EpochSchedule
+from two_chains import build_next, finalize, open_two_chains
 from sharding.shard_state import ShardState
 
 SECRETS = [bls.generate_secret_key(bytes([i]) * 32) for i in range(1, 9)]
@@ -37,29 +32,20 @@ GENESIS = Genesis("localnet", CONFIG, 1_700_000_000, b"", (), committees=(tuple(
 
 @pytest.fixture
 def network(tmp_path: Path) -> Iterator[tuple[NetworkEpochs, Blockchain, Blockchain]]:
-    beacon_hash = build_genesis_block(GENESIS, 0, MemoryStore(), WriteBatch()).header.hash
-    epochs = NetworkEpochs(GENESIS, EpochSchedule(CONFIG.blocks_per_epoch), beacon_hash, beacon=None)  # type: ignore[arg-type]
-    with LevelDBStore(tmp_path / "s0") as beacon_store, LevelDBStore(tmp_path / "s1") as shard_store:
-        beacon_rules, shard_rules = ChainRules(epochs, 0), ChainRules(epochs, 1)
-        beacon = Blockchain.open(beacon_store, GENESIS, 0, beacon_rules.get_committee, beacon_rules)
-        epochs.beacon = beacon
-        shard = Blockchain.open(shard_store, GENESIS, 1, shard_rules.get_committee, shard_rules)
-        yield epochs, beacon, shard
+    with open_two_chains(tmp_path, GENESIS) as chains:
+        yield chains
+
+
+def _secret_of(public_key: bytes) -> int:
+    return SECRETS[KEYS.index(public_key)]
 
 
 def _build(chain: Blockchain) -> tuple[Block, int]:
-    view = (chain.head_commit.view if chain.head_commit else 0) + 1
-    leader = chain.get_committee(chain.head.number + 1).public_keys[0]
-    built = chain.build_block([], timestamp=chain.head.timestamp + 1, view_id=view, coinbase=get_bls_address(leader),
-                              leader_secret=SECRETS[KEYS.index(leader)])
-    return built.block, view
+    return build_next(chain, _secret_of)
 
 
 def _finalize(chain: Blockchain, block: Block, view: int) -> None:
-    committee = chain.get_committee(block.header.number)
-    payload = compute_commit_payload(block.header.number, block.header.hash, view)
-    votes = {i: bls.sign(SECRETS[KEYS.index(k)], payload) for i, k in enumerate(committee.public_keys[:3])}
-    chain.import_block(block, CommitRecord(view, aggregate_votes(committee, payload, votes)[0]))
+    finalize(chain, block, view, _secret_of)
 
 
 def _advance(chain: Blockchain, blocks: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cache
 
 from eth_typing import BLSPubkey, BLSSignature
@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from py_ecc.bls import G2ProofOfPossession
 from py_ecc.bls.g2_primitives import pubkey_to_G1, signature_to_G2, subgroup_check
-from py_ecc.bls.point_compression import compress_G1, compress_G2, modular_squareroot_in_FQ2
-from py_ecc.optimized_bls12_381 import FQ, FQ2, b, b2, curve_order, field_modulus, is_inf, is_on_curve, multiply
+from py_ecc.bls.point_compression import modular_squareroot_in_FQ2
+from py_ecc.optimized_bls12_381 import FQ2, b2, field_modulus
 
 from crypto import bls
 from crypto.bls import get_backend
