@@ -261,7 +261,7 @@ class ChainService:
         self.metrics.set("hmy_txpool_size", len(self.pool), self.shard_id)
         log.info("block finalized", extra={"shard": self.shard_id, "number": header.number, "epoch": header.epoch,
                                            "hash": "0x" + header.hash.hex(), "txs": len(block.transactions),
-                                           "view": header.view_id})
+                                           "staking_txs": len(block.staking_transactions), "view": header.view_id})
         if block.incoming_receipts:
             credited = [receipt.tx_hash.hex() for proof in block.incoming_receipts for receipt in proof.receipts]
             log.info("cross-shard receipts credited", extra={"shard": self.shard_id, "number": header.number,
