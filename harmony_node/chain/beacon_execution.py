@@ -7,8 +7,12 @@ reference §6.9, adapted):
    out instead, as it does a bad transfer);
 2. the block reward for the parent block, shared by the parent's signers (the header's last-commit
    bitmap), and one for every shard block the header crosslinks, shared by that block's signers;
-3. at the epoch's last block: undelegation payouts, availability, the election, and the snapshots
-   the next epoch measures against.
+3. the double-sign slashes the header carries: each evidence checked from its own signatures, its
+   keys members of the committee of that block, owned by one staked validator; slashed once (the
+   block's proposer, the header's coinbase, is the reporter paid half of it, as in Harmony);
+4. at the epoch's last block: undelegation payouts, availability, the election, and the snapshots
+   the next epoch measures against. Slashes come before the election (Harmony applies them after),
+   so a validator caught in an epoch's last block is not elected by it.
 Fees of the block's plain transfers are counted as burned in the supply too.
 """
 
@@ -17,14 +21,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+import rlp
+
 from consensus.bitmap import decode_bitmap
+from consensus.evidence import DoubleSignEvidence, validate_double_sign_evidence
 from consensus.quorum import Committee
+from crypto.hash import keccak256
 from crypto.vrf import VRF_OUTPUT_SIZE
 from harmony_node.chain.config import ChainConfig
 from harmony_node.chain.execution import EMPTY_BLOOM
 from harmony_node.chain.gas import compute_staking_intrinsic_gas
 from harmony_node.chain.staking_state import StateStakingLedger
-from harmony_node.exceptions import InvalidSignature, InvalidTransaction, ValidationError
+from harmony_node.exceptions import InvalidSignature, InvalidTransaction, NotFound, ValidationError
 from harmony_node.state.state_db import StateDB
 from harmony_node.types.header import Header
 from harmony_node.types.receipt import RECEIPT_STATUS_SUCCESSFUL, Receipt
@@ -36,7 +44,10 @@ from staking.election import ElectedSlot
 from staking.epoch import process_epoch_end
 from staking.issuance import process_fee_burn
 from staking.rewards import SlotVote, process_block_reward
+from staking.slashing import SlashRecord, process_slash
 from staking.transactions import BlockContext, process_staking_message
+
+MAX_SLASHES_PER_BLOCK = 8
 
 CommitteeOf = Callable[[int, int], Committee]
 """(shard, block number) -> the committee that signed that block."""
@@ -51,11 +62,12 @@ class BlockInfo:
     last_commit_bitmap: bytes
     cross_links: bytes
     vrf_output: bytes
+    coinbase: bytes
 
     @classmethod
     def of(cls, header: Header) -> BlockInfo:
         return cls(header.number, header.epoch, header.last_commit_bitmap, header.cross_links,
-                   header.vrf[:VRF_OUTPUT_SIZE])
+                   header.vrf[:VRF_OUTPUT_SIZE], header.coinbase)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +152,51 @@ def apply_staking_transactions(
     return applied, receipts, used
 
 
-def apply_rewards_and_epoch_end(state: StateDB, block: BlockInfo, plain_fees: int, rules: BeaconRules) -> bytes:
-    """Steps 2 and 3 (and the plain transfers' fees counted as burned).
+def encode_slashes(evidences: Sequence[bytes]) -> bytes:
+    """The header's ``slashes`` field: RLP list of encoded evidences (empty bytes: none)."""
+    return rlp.encode(list(evidences)) if evidences else b""
 
-    Returns the shard state the block must publish: the encoded assignment at an epoch's last block
-    (the election decides its slots), else empty.
+
+def decode_slashes(data: bytes) -> list[bytes]:
+    if not data:
+        return []
+    try:
+        items = rlp.decode(data)
+    except rlp.DecodingError as exc:
+        raise ValidationError(f"slashes field is not RLP: {exc}") from exc
+    if not isinstance(items, list) or not items or not all(isinstance(i, bytes) for i in items):
+        raise ValidationError("slashes field must be a non-empty list of evidences")
+    if len(items) > MAX_SLASHES_PER_BLOCK:
+        raise ValidationError(f"a block applies at most {MAX_SLASHES_PER_BLOCK} slashes")
+    return list(items)
+
+
+def apply_slash(ledger: StateStakingLedger, block: BlockInfo, data: bytes, rules: BeaconRules) -> None:
+    """Step 3 for one evidence; ValidationError (nothing changed) if it does not prove a slashable sign."""
+    evidence = DoubleSignEvidence.decode(data)
+    keys = validate_double_sign_evidence(evidence)
+    committee = rules.get_committee(evidence.shard_id, evidence.block_number)
+    if committee.epoch != evidence.epoch or any(key not in committee.public_keys for key in keys):
+        raise ValidationError("the double-signing keys were not in that block's committee")
+    owners = {ledger.get_key_owner(key) for key in keys}
+    if len(owners) != 1 or None in owners:
+        raise ValidationError("the double-signing keys are not one staked validator's")
+    offender = owners.pop()
+    assert offender is not None
+    record = SlashRecord(offender, block.coinbase, evidence.epoch, evidence.shard_id, evidence.block_number,
+                         evidence.view_id, keccak256(data))
+    process_slash(ledger, record, block.epoch, rules.staking)
+
+
+def apply_rewards_and_epoch_end(
+    state: StateDB, block: BlockInfo, plain_fees: int, rules: BeaconRules, slashes: Sequence[bytes] = (),
+    skip_invalid: bool = False,
+) -> tuple[bytes, list[bytes]]:
+    """Steps 2-4 (and the plain transfers' fees counted as burned).
+
+    Returns the shard state the block must publish (the encoded assignment at an epoch's last block,
+    decided by the election; else empty) and the evidences applied. A slash that does not apply
+    raises ValidationError, or with ``skip_invalid`` (a leader building) is left out.
     """
     ledger = StateStakingLedger(state, rules.genesis_supply)
     if plain_fees:
@@ -158,8 +210,17 @@ def apply_rewards_and_epoch_end(state: StateDB, block: BlockInfo, plain_fees: in
         committee = rules.get_committee(link.shard_id, link.block_number)
         votes = compute_slot_votes(committee, link.bitmap, rules.get_slot_validators(link.shard_id, link.block_number))
         process_block_reward(ledger, votes, block.number, rules.staking)
+    applied = []
+    for data in slashes:
+        try:
+            apply_slash(ledger, block, data, rules)
+        except (ValidationError, NotFound) as exc:
+            if not skip_invalid:
+                raise ValidationError(f"slash: {exc}") from exc
+            continue
+        applied.append(data)
     if not rules.schedule.is_last_block(block.number):
-        return b""
+        return b"", applied
     elected = process_epoch_end(ledger, block.epoch, rules.staking, rules.lookahead)
     ledger.take_snapshots()
-    return rules.compute_shard_state(block.epoch, block.vrf_output, elected)
+    return rules.compute_shard_state(block.epoch, block.vrf_output, elected), applied

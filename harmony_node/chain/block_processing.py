@@ -19,10 +19,17 @@ from harmony_node.chain.execution import (
     apply_transaction,
     apply_transactions,
 )
-from harmony_node.chain.beacon_execution import BeaconRules, BlockInfo, apply_rewards_and_epoch_end, apply_staking_transactions
+from harmony_node.chain.beacon_execution import (
+    BeaconRules,
+    BlockInfo,
+    apply_rewards_and_epoch_end,
+    apply_staking_transactions,
+    decode_slashes,
+    encode_slashes,
+)
 from harmony_node.chain.incoming_receipts import ProofChecker, apply_incoming_receipts, select_incoming_proofs
 from harmony_node.db.store import WriteBatch
-from harmony_node.exceptions import InvalidBlock, InvalidTransaction
+from harmony_node.exceptions import InvalidBlock, InvalidTransaction, ValidationError
 from harmony_node.state.state_db import StateDB
 from harmony_node.types.block import (
     Block,
@@ -111,8 +118,8 @@ def process_block(
     validate_body(block)
     if block.incoming_receipts and checker is None:
         raise InvalidBlock("this chain does not credit cross-shard receipts")
-    if block.staking_transactions and beacon is None:
-        raise InvalidBlock("staking transactions are executed on the beacon chain only")
+    if (block.staking_transactions or header.slashes) and beacon is None:
+        raise InvalidBlock("staking transactions and slashes are executed on the beacon chain only")
     try:
         result = apply_transactions(state, block.transactions, config, header.shard_id, header.gas_limit)
     except InvalidTransaction as exc:
@@ -127,7 +134,11 @@ def process_block(
                 result.gas_used, skip_invalid=False)
         except InvalidTransaction as exc:
             raise InvalidBlock(f"staking transaction: {exc.reason}") from exc
-        published = apply_rewards_and_epoch_end(state, info, compute_fees(block.transactions, result.receipts), beacon)
+        try:
+            published, _ = apply_rewards_and_epoch_end(state, info, compute_fees(block.transactions, result.receipts),
+                                                       beacon, decode_slashes(header.slashes))
+        except ValidationError as exc:
+            raise InvalidBlock(str(exc)) from exc
         if header.shard_state != published:
             raise InvalidBlock("shard state is not the assignment this block must publish")
         result = ExecutionResult(result.receipts + tuple(staking_receipts), result.cx_receipts,
@@ -173,6 +184,7 @@ def build_block(
     last_commit: QuorumCertificate | None = None,
     staking_candidates: Sequence[StakingTransaction] = (),
     beacon: BeaconRules | None = None,
+    slash_candidates: Sequence[bytes] = (),
 ) -> BuiltBlock:
     """Assemble the next block from ``candidates`` in order, skipping those the rules reject.
 
@@ -207,12 +219,15 @@ def build_block(
     number = parent.number + 1
     block_epoch = parent.epoch if epoch is None else epoch
     staking_included: list[StakingTransaction] = []
+    slashes = b""
     if beacon is not None:
         info = BlockInfo(number, block_epoch, last_commit.bitmap if last_commit else b"", cross_links,
-                         vrf[:VRF_OUTPUT_SIZE])
+                         vrf[:VRF_OUTPUT_SIZE], coinbase)
         staking_included, staking_receipts, staking_gas = apply_staking_transactions(
             state, info, staking_candidates, config, beacon, gas_limit - gas_used, gas_used, skip_invalid=True)
-        shard_state = apply_rewards_and_epoch_end(state, info, compute_fees(included, receipts), beacon)
+        shard_state, applied_slashes = apply_rewards_and_epoch_end(
+            state, info, compute_fees(included, receipts), beacon, slash_candidates, skip_invalid=True)
+        slashes = encode_slashes(applied_slashes)
         receipts += staking_receipts
         gas_used += staking_gas
     state_root = state.commit(batch)
@@ -236,6 +251,7 @@ def build_block(
         vrf=vrf,
         shard_state=shard_state,
         cross_links=cross_links,
+        slashes=slashes,
         last_commit_signature=last_commit.signature if last_commit else bytes(96),
         last_commit_bitmap=last_commit.bitmap if last_commit else b"",
     )

@@ -112,6 +112,7 @@ class Blockchain:
         self, candidates: Sequence[Transaction], *, timestamp: int, view_id: int, coinbase: bytes = bytes(20),
         leader_secret: int | None = None, incoming: Sequence[CXReceiptsProof] = (),
         crosslinks: Sequence[CrossLink] = (), staking: Sequence[StakingTransaction] = (),
+        slashes: Sequence[bytes] = (),
     ) -> BuiltBlock:
         """A block on the head from ``candidates`` (skipping the ones the rules reject).
 
@@ -134,7 +135,7 @@ class Blockchain:
                             # header N+1 carries block N's commit certificate (the beacon pays its signers)
                             last_commit=commit.certificate if commit is not None else None,
                             staking_candidates=staking if self.beacon_rules is not None else (),
-                            beacon=self.beacon_rules)
+                            beacon=self.beacon_rules, slash_candidates=slashes)
         self._remember(built.block.header.hash, built.result, batch)
         return built
 

@@ -49,14 +49,17 @@ class NodeChainAccess:
         secrets: Mapping[bytes, int] | None = None,
         get_incoming: Callable[[], Sequence[CXReceiptsProof]] = tuple,
         get_crosslinks: Callable[[], Sequence[CrossLink]] = tuple,
+        get_slashes: Callable[[], Sequence[bytes]] = tuple,
     ) -> None:
         """``secrets`` (public key -> BLS secret) lets a leader make its header's VRF;
         ``get_incoming`` offers the cross-shard proofs waiting to be credited here, and
-        ``get_crosslinks`` (beacon) the shard crosslinks waiting to be included."""
+        ``get_crosslinks`` and ``get_slashes`` (beacon) the shard crosslinks and double-sign evidence
+        waiting to be included."""
         self.chain = chain
         self.secrets = dict(secrets or {})
         self.get_incoming = get_incoming
         self.get_crosslinks = get_crosslinks
+        self.get_slashes = get_slashes
         self.get_candidates = get_candidates
         self.clock = clock
         self._decoded: OrderedDict[bytes, Block] = OrderedDict()
@@ -88,7 +91,7 @@ class NodeChainAccess:
         built = self.chain.build_block(plain, timestamp=timestamp, view_id=view_id,
                                        coinbase=get_bls_address(leader), leader_secret=self.secrets.get(leader),
                                        incoming=self.get_incoming(), crosslinks=self.get_crosslinks(),
-                                       staking=staking)
+                                       staking=staking, slashes=self.get_slashes())
         return to_proposal(built.block)
 
     def decode_block(self, data: bytes) -> BlockProposal:

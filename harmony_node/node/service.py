@@ -45,7 +45,10 @@ from consensus.fbft import (
     SyncedBlock,
     TimerFired,
 )
+from consensus.evidence import DoubleSignEvidence, validate_double_sign_evidence
 from crypto import bls
+from crypto.hash import keccak256
+from harmony_node.chain.beacon_execution import decode_slashes
 from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.epochs import BEACON_SHARD, ChainRules, NetworkEpochs
 from harmony_node.chain.genesis import Genesis, build_genesis_block, get_localnet_genesis, load_genesis
@@ -87,6 +90,7 @@ MAX_BLOCK_TRANSACTIONS = 2000
 SYNC_TIMEOUT_S = 10.0
 RESEND_INTERVAL_S = 5.0
 RESEND_BLOCKS = 32
+MAX_PENDING_SLASHES = 64
 FOLLOW_STALL_BLOCKS = 3
 """A following chain asks peers for blocks after this many block times without one."""
 
@@ -148,6 +152,8 @@ class ChainService:
     """Checked incoming cross-shard proofs not yet credited, by proof key (what a leader includes)."""
     crosslink_pool: dict[tuple[int, int], CrossLink] = field(default_factory=dict)
     """Beacon only: checked crosslinks of shard blocks not yet included, by (shard, number)."""
+    slash_pool: dict[bytes, bytes] = field(default_factory=dict)
+    """Beacon only: double-sign evidence (encoded) whose signatures check out, by evidence id."""
 
     @property
     def metrics(self) -> Metrics:
@@ -229,6 +235,9 @@ class ChainService:
                 log.warning("double sign observed", extra={"shard": self.shard_id,
                                                            "height": action.evidence.block_number,
                                                            "view": action.evidence.view_id})
+                # The beacon slashes it: hand the evidence to the beacon's leaders.
+                await self.publish(node_topic(self.node.network, BEACON_SHARD),
+                                   Envelope(MessageKind.SLASH_CANDIDATE, action.evidence.encode()))
             elif isinstance(action, Rejected):
                 self.metrics.increment("hmy_messages_rejected_total", shard=self.shard_id)
                 if action.reason.startswith("sync:") and self.last_sync_peer:
@@ -283,6 +292,9 @@ class ChainService:
             self.nursery.start_soon(self.update_membership)
         for key in [key for key in self.cx_pool if self.chain.is_spent(key)]:
             del self.cx_pool[key]
+        if block.header.slashes:
+            for data in decode_slashes(block.header.slashes):
+                self.slash_pool.pop(keccak256(data), None)
         for shard, number in list(self.crosslink_pool):
             if number <= self.chain.chain_store.get_last_linked(shard):
                 del self.crosslink_pool[(shard, number)]
@@ -338,6 +350,15 @@ class ChainService:
         if self.chain.is_valid_crosslink(link):  # its quorum checks out and it is not linked yet
             self.crosslink_pool.setdefault((link.shard_id, link.block_number), link)
 
+    def admit_evidence(self, envelope: Envelope) -> None:
+        """Keep evidence whose two signatures prove a double sign; the leader's block decides the rest."""
+        try:
+            validate_double_sign_evidence(DoubleSignEvidence.decode(envelope.payload))
+        except ValidationError:
+            return
+        if len(self.slash_pool) < MAX_PENDING_SLASHES:
+            self.slash_pool.setdefault(keccak256(envelope.payload), envelope.payload)
+
     async def update_membership(self) -> None:
         """Join the consensus topic while a key of ours is in the next block's committee; leave it after."""
         try:
@@ -374,6 +395,8 @@ class ChainService:
                 self.admit_proof(envelope)
             elif envelope.kind == MessageKind.CROSSLINK and self.shard_id == BEACON_SHARD:
                 self.admit_crosslink(envelope)
+            elif envelope.kind == MessageKind.SLASH_CANDIDATE and self.shard_id == BEACON_SHARD:
+                self.admit_evidence(envelope)
 
     async def run_client_in(self, messages: trio.MemoryReceiveChannel[GossipMessage]) -> None:
         async for message in messages:
@@ -481,6 +504,7 @@ class Node:
         pool = TxPool(TxPoolConfig(), self.genesis.config, shard_id, chain.get_state())
         cx_pool: dict[bytes, CXReceiptsProof] = {}
         crosslink_pool: dict[tuple[int, int], CrossLink] = {}
+        slash_pool: dict[bytes, bytes] = {}
         gas_limit = self.genesis.config.block_gas_limit
 
         def get_candidates() -> tuple[Sequence[Transaction], Sequence[StakingTransaction]]:
@@ -490,7 +514,8 @@ class Node:
 
         access = NodeChainAccess(chain, get_candidates,
                                  secrets=self.secrets, get_incoming=lambda: list(cx_pool.values()),
-                                 get_crosslinks=lambda: list(crosslink_pool.values()))
+                                 get_crosslinks=lambda: list(crosslink_pool.values()),
+                                 get_slashes=lambda: list(slash_pool.values()))
         consensus = self.config.consensus
         fbft = FbftConfig(shard_id=shard_id, block_time=consensus.block_time_ms,
                           view_timeout=consensus.view_timeout_ms, blocks_per_leader=consensus.blocks_per_leader)
@@ -499,7 +524,8 @@ class Node:
         events_in, events_out = trio.open_memory_channel[Event](math.inf)
         service = ChainService(self, shard_id, store, chain, pool, access, driver, node_topic(self.network, shard_id),
                                client_topic(self.network, shard_id), sync_protocol_id(self.network, shard_id),
-                               events_in, events_out, cx_pool=cx_pool, crosslink_pool=crosslink_pool)
+                               events_in, events_out, cx_pool=cx_pool, crosslink_pool=crosslink_pool,
+                               slash_pool=slash_pool)
         driver.on_commit = service.on_commit
         self.metrics.set("hmy_chain_height", chain.head.number, shard_id)
         self.metrics.set("hmy_chain_epoch", chain.head.epoch, shard_id)
@@ -568,7 +594,8 @@ def is_wellformed_envelope(data: bytes) -> bool:
     except DecodingError:
         return False
     return envelope.kind in (MessageKind.CONSENSUS, MessageKind.TRANSACTION, MessageKind.STAKING,
-                             MessageKind.BLOCK_SYNC, MessageKind.RECEIPT, MessageKind.CROSSLINK)
+                             MessageKind.BLOCK_SYNC, MessageKind.RECEIPT, MessageKind.CROSSLINK,
+                             MessageKind.SLASH_CANDIDATE)
 
 
 def load_genesis_for(config: NodeConfig) -> Genesis:

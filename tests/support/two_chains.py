@@ -47,13 +47,13 @@ def open_two_chains(tmp_path: Path, genesis: Genesis) -> Iterator[tuple[NetworkE
 
 def build_next(chain: Blockchain, secret_of: SecretOf, txs: Sequence[Transaction] = (),
                incoming: Sequence[CXReceiptsProof] = (), crosslinks: Sequence[CrossLink] = (),
-               staking: Sequence[StakingTransaction] = ()) -> tuple[Block, int]:
+               staking: Sequence[StakingTransaction] = (), slashes: Sequence[bytes] = ()) -> tuple[Block, int]:
     """The next block, proposed by the first key of its committee; and the view it opens."""
     view = (chain.head_commit.view if chain.head_commit else 0) + 1
     leader = chain.get_committee(chain.head.number + 1).public_keys[0]
     built = chain.build_block(txs, timestamp=chain.head.timestamp + 1, view_id=view, coinbase=get_bls_address(leader),
                               leader_secret=secret_of(leader), incoming=incoming, crosslinks=crosslinks,
-                              staking=staking)
+                              staking=staking, slashes=slashes)
     return built.block, view
 
 

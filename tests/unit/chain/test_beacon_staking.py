@@ -34,6 +34,10 @@ from harmony_node.types.staking_transaction import (
 )
 from two_chains import build_next, finalize, open_two_chains
 from sharding.shard_state import ShardState
+from consensus.evidence import DoubleSignEvidence, Vote
+from consensus.signing import compute_commit_payload
+from harmony_node.chain.beacon_execution import decode_slashes, encode_slashes
+from harmony_node.types.staking_transaction import EPoSStatus
 from staking.transactions import sign_proof_of_possession
 
 KEY = bytes.fromhex("1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc")
@@ -119,7 +123,7 @@ def test_refused_staking_transactions_are_left_out_or_refuse_the_block(chains: t
     shard_block, _ = _build(shard)
     on_shard = shard_block.copy(staking_transactions=[_staking(_create(), KEY, 0)])
     on_shard = on_shard.copy(header=on_shard.header.copy(transactions_root=compute_transactions_root(on_shard)))
-    with pytest.raises(InvalidBlock, match="beacon chain only"):
+    with pytest.raises(InvalidBlock, match="on the beacon chain only"):
         shard.execute_block(on_shard)
 
 
@@ -149,3 +153,48 @@ def test_an_elected_validator_joins_a_committee_and_earns(chains: tuple[Blockcha
     holdings = ledger.get_balance(OPERATOR) + ledger.get_balance(DELEGATOR) + sum(
         d.amount + d.reward for d in wrapper.delegations)
     assert holdings == ledger.get_supply().total
+
+
+def test_a_double_signer_is_slashed_once_banned_and_not_elected_again(chains: tuple[Blockchain, Blockchain]) -> None:
+    beacon, _ = chains
+    new_key = bls.secret_to_public(NEW_KEY_SECRET)
+    _finalize(beacon, *_build(beacon, [_staking(_create(), KEY, 0),
+                                       _staking(Delegate(DELEGATOR, OPERATOR, 1_000 * ONE), DELEGATOR_KEY, 0)]))
+    while beacon.head.number < 10:  # elected at block 4; its key has a slot in epoch 3 (blocks 9-12)
+        _finalize(beacon, *_build(beacon))
+    # Its slot is on shard 1 (fixed by these keys and seeds). There it signs two different blocks at
+    # height 9, view 9; the two signatures alone prove it, checked against the beacon's committee.
+    shard = ShardState.decode(beacon.get_header(4).shard_state).get_shard_of_key(new_key)
+    assert shard == 1
+    votes = []
+    for block_hash in (b"\x55" * 32, b"\x66" * 32):
+        payload = compute_commit_payload(9, block_hash, 9)
+        votes.append(Vote((new_key,), block_hash, bls.sign(NEW_KEY_SECRET, payload)))
+    evidence = DoubleSignEvidence(shard, 3, 9, 9, votes[0], votes[1]).encode()
+    before = _ledger(beacon)
+    snapshot = before.get_snapshot(OPERATOR)
+    assert snapshot is not None
+
+    block, view = build_next(beacon, _secret_of, slashes=[evidence, evidence, b"not evidence"])
+    assert decode_slashes(block.header.slashes) == [evidence]  # once, and only what proves something
+    _finalize(beacon, block, view)
+    ledger = _ledger(beacon)
+    wrapper = ledger.get_validator(OPERATOR)
+    assert wrapper is not None and wrapper.status == EPoSStatus.BANNED
+    own_loss = snapshot.delegations[0].amount // 2
+    delegator_loss = own_loss * 8 // 10 * snapshot.delegations[1].amount // snapshot.delegations[1].amount
+    assert wrapper.delegations[0].amount == snapshot.delegations[0].amount - own_loss
+    assert wrapper.delegations[1].amount == 1_000 * ONE - min(delegator_loss, 1_000 * ONE)
+    slashed = own_loss + min(delegator_loss, 1_000 * ONE)
+    reporter = block.header.coinbase  # the leader that included the evidence is paid half
+    assert ledger.get_balance(reporter) - before.get_balance(reporter) == slashed // 2
+    assert ledger.get_supply().burned - before.get_supply().burned == slashed - slashed // 2
+    # Evidence is applied once: a block carrying it again is refused.
+    again, view = build_next(beacon, _secret_of)
+    forced = again.copy(header=again.header.copy(slashes=encode_slashes([evidence])))
+    with pytest.raises(InvalidBlock, match="slash"):
+        beacon.execute_block(forced)
+    while not beacon.rules.schedule.is_last_block(beacon.head.number):  # type: ignore[union-attr]
+        _finalize(beacon, *_build(beacon))
+    state = ShardState.decode(beacon.get_header(beacon.head.number).shard_state)
+    assert state.get_shard_of_key(new_key) is None, "a banned validator is never elected again"
