@@ -50,7 +50,7 @@ from crypto import bls
 from crypto.hash import keccak256
 from harmony_node.chain.beacon_execution import decode_slashes
 from harmony_node.chain.blockchain import Blockchain
-from harmony_node.chain.epochs import BEACON_SHARD, ChainRules, NetworkEpochs
+from harmony_node.chain.epochs import BEACON_SHARD, GENESIS_EPOCHS, ChainRules, NetworkEpochs
 from harmony_node.chain.genesis import Genesis, build_genesis_block, get_localnet_genesis, load_genesis
 from harmony_node.chain.incoming_receipts import validate_incoming_proof
 from harmony_node.db.level import LevelDBStore
@@ -91,6 +91,8 @@ SYNC_TIMEOUT_S = 10.0
 RESEND_INTERVAL_S = 5.0
 RESEND_BLOCKS = 32
 MAX_PENDING_SLASHES = 64
+SHARD_LAG_EPOCHS = 3
+"""How many epochs behind the beacon a shard we do not follow may be and still need our keys."""
 FOLLOW_STALL_BLOCKS = 3
 """A following chain asks peers for blocks after this many block times without one."""
 
@@ -541,20 +543,34 @@ class Node:
         log.info("following chain", extra={"shard": service.shard_id, "head": service.chain.head.number})
 
     def get_wanted_shards(self) -> set[int]:
-        """The beacon, the configured shard of a non-validator, and the shards of our keys from now on."""
+        """The beacon, the configured shard of a non-validator, and the shards of our keys from now on.
+
+        Each chain counts epochs by its own blocks, so a shard may be behind the beacon: a shard we
+        follow stays wanted while its own current or next epochs still name one of our keys, and we
+        look ``SHARD_LAG_EPOCHS`` back for shards we do not follow, which may be as far behind.
+        """
         wanted = {BEACON_SHARD}
         if not self.secrets:
             wanted.add(max(self.config.consensus.shard, 0))
             return wanted
-        beacon = self.chains[BEACON_SHARD].chain
-        epoch = beacon.head.epoch
-        for upcoming in range(max(0, epoch - 1), epoch + 3):
-            try:
-                state = self.epochs.get_shard_state(upcoming)
-            except NotFound:
-                break  # not published yet
-            wanted |= {shard for key in self.secrets if (shard := state.get_shard_of_key(key)) is not None}
+        epoch = self.chains[BEACON_SHARD].chain.head.epoch
+        for upcoming in range(max(0, epoch - SHARD_LAG_EPOCHS), epoch + GENESIS_EPOCHS + 1):
+            wanted |= self._get_key_shards(upcoming)
+        for shard_id, service in self.chains.items():
+            own_epoch = service.chain.head.epoch
+            if shard_id in wanted or shard_id == BEACON_SHARD:
+                continue
+            if any(shard_id in self._get_key_shards(e) for e in range(max(0, own_epoch - 1), own_epoch + 2)):
+                wanted.add(shard_id)
         return wanted
+
+    def _get_key_shards(self, epoch: int) -> set[int]:
+        """The shards where one of our keys holds a slot in ``epoch`` (none if not published yet)."""
+        try:
+            state = self.epochs.get_shard_state(epoch)
+        except NotFound:
+            return set()
+        return {shard for key in self.secrets if (shard := state.get_shard_of_key(key)) is not None}
 
     def update_chains(self) -> None:
         wanted = self.get_wanted_shards()
