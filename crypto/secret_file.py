@@ -18,11 +18,11 @@ from harmony_node.exceptions import KeystoreError
 MAX_SECRET_FILE_BYTES = 64 * 1024
 
 
-def write_secret_file(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` with mode 0600, replacing any old file atomically."""
-    path = Path(path)
-    # mkstemp creates the file with mode 0600 under a fresh name, so a temporary left behind by a
-    # crash never blocks the next write.
+def _write_private_temporary(path: Path, data: bytes) -> Path:
+    """``data`` in a fresh 0600 file beside ``path`` (mkstemp), synced; the caller moves it into place.
+
+    A fresh name each time, so a temporary left behind by a crash never blocks the next write.
+    """
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     temporary = Path(name)
     try:
@@ -30,16 +30,49 @@ def write_secret_file(path: str | Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def _sync_directory(directory: Path) -> None:
+    # Make the rename or link itself durable: without this a power cut can bring back the old state.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_secret_file(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` with mode 0600, replacing any old file atomically."""
+    path = Path(path)
+    temporary = _write_private_temporary(path, data)
+    try:
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    # Make the rename itself durable: without this a power cut can bring back the old file.
-    directory = os.open(path.parent, os.O_RDONLY)
+    _sync_directory(path.parent)
+
+
+def create_secret_file(path: str | Path, data: bytes) -> bool:
+    """Create ``path`` (mode 0600) holding ``data`` unless it exists; False if it did (or appeared meanwhile).
+
+    The complete file is hard-linked into place, so a crash never leaves half a file, and of two
+    processes racing to create it exactly one wins.
+    """
+    path = Path(path)
+    temporary = _write_private_temporary(path, data)
     try:
-        os.fsync(directory)
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
     finally:
-        os.close(directory)
+        temporary.unlink(missing_ok=True)
+    _sync_directory(path.parent)
+    return True
 
 
 def read_json_secret_file(path: str | Path, what: str) -> dict[str, Any]:

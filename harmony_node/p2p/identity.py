@@ -7,13 +7,12 @@ Harmony's ``.hmykey`` does; a Go-style 64-byte Ed25519 key (seed ‖ public key)
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from libp2p.crypto.ed25519 import Ed25519PrivateKey, create_new_key_pair
 from libp2p.crypto.keys import KeyPair, KeyType, PrivateKey
 
+from crypto.secret_file import create_secret_file
 from harmony_node.p2p.errors import P2PError
 
 _SEED_SIZE = 32
@@ -53,29 +52,12 @@ def _decode_private_key(data: bytes, key_path: Path) -> Ed25519PrivateKey:
 
 
 def _write_new(key_path: Path, data: bytes) -> bool:
-    """Create ``key_path`` holding ``data``; False if it appeared meanwhile."""
-    # Written under a private temporary name (mkstemp makes it 0600) and then hard-linked into place:
-    # a crash never leaves a half key that would fail every restart, and of two processes racing to
-    # create one identity only one wins (link fails if the name exists) instead of both with different keys.
+    """Create ``key_path`` holding ``data``; False if it appeared meanwhile (another process won)."""
     try:
         key_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=key_path.parent, prefix=key_path.name + ".")
+        return create_secret_file(key_path, data)
     except OSError as exc:
         raise P2PError(f"cannot write p2p key file {key_path}: {exc}") from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(tmp, key_path)
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        raise P2PError(f"cannot write p2p key file {key_path}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    return True
 
 
 def get_peer_id(path: str | Path) -> str:

@@ -408,3 +408,13 @@ def test_unreadable_files_are_keystore_errors(tmp_path: Path, content: bytes) ->
     path.write_bytes(content)
     with pytest.raises(KeystoreError):
         load_keystore(path)
+
+
+def test_create_secret_file_creates_once_private(tmp_path: Path) -> None:
+    from crypto.secret_file import create_secret_file
+
+    path = tmp_path / "identity.key"
+    assert create_secret_file(path, b"first")
+    assert not create_secret_file(path, b"second")  # it exists: left alone
+    assert path.read_bytes() == b"first" and path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["identity.key"]  # no temporary left behind
