@@ -103,14 +103,19 @@ class NetworkEpochs:
         return tuple(slot.validator for slot in state.shards[shard_id])
 
     def get_randomness(self, epoch: int) -> bytes:
-        """Randomness of a finished beacon epoch (every block of it final here)."""
-        known = self._randomness.get(epoch)
-        if known is None:
-            first, last = self.schedule.get_first_block(epoch), self.schedule.get_last_block(epoch)
+        """Randomness of a finished beacon epoch (every block of it final here).
+
+        Each epoch chains onto the one before, so a node that starts late computes forward from the
+        newest epoch it knows (iteratively: a long chain must not become a deep recursion).
+        """
+        known = max(e for e in self._randomness if e <= epoch)
+        randomness = self._randomness[known]
+        for next_epoch in range(known + 1, epoch + 1):
+            first, last = self.schedule.get_first_block(next_epoch), self.schedule.get_last_block(next_epoch)
             outputs = [self.beacon.get_header(n).vrf[:VRF_OUTPUT_SIZE] for n in range(first, last + 1)]
-            known = compute_epoch_randomness(self.get_randomness(epoch - 1), outputs)
-            self._randomness[epoch] = known
-        return known
+            randomness = compute_epoch_randomness(randomness, outputs)
+            self._randomness[next_epoch] = randomness
+        return randomness
 
     def compute_slots(self, elected: Sequence[ElectedSlot]) -> tuple[Slot, ...]:
         """Genesis slots and elected slots, with the voting power rule of the module docstring."""

@@ -108,3 +108,12 @@ def test_a_shard_cannot_end_an_epoch_before_the_beacon_publishes_the_next(
     _advance(beacon, 4)
     _finalize(shard, *_build(shard))
     assert shard.head.number == 8
+
+
+def test_randomness_is_recomputed_from_the_headers_after_a_restart(
+    network: tuple[NetworkEpochs, Blockchain, Blockchain],
+) -> None:
+    epochs, beacon, _ = network
+    _advance(beacon, 8)
+    fresh = NetworkEpochs(GENESIS, epochs.schedule, beacon.get_header(0).hash, beacon)  # a restarted node
+    assert fresh.get_randomness(2) == epochs.get_randomness(2) != epochs.get_randomness(1)
