@@ -47,6 +47,10 @@ CommitteeSource = Callable[[int], Committee]
 _EXECUTED_CACHE_SIZE = 8
 
 
+def _read_only(number: int) -> Committee:
+    raise NotFound("this chain was opened without committees: it can be read, not extended")
+
+
 class GenesisMismatch(DatabaseError):
     """The data directory holds another network's chain."""
 
@@ -54,15 +58,16 @@ class GenesisMismatch(DatabaseError):
 class Blockchain:
     """The finalized chain of one shard, persisted in ``store``."""
 
-    def __init__(self, store: KeyValueStore, config: ChainConfig, get_committee: CommitteeSource,
+    def __init__(self, store: KeyValueStore, config: ChainConfig, get_committee: CommitteeSource | None = None,
                  rules: ChainRules | None = None) -> None:
         """``rules`` adds the epoch rules (committees from the beacon, VRF, shard states); without
-        them the chain has the fixed committees ``get_committee`` gives (single-chain tests, benches)."""
+        them the chain has the fixed committees ``get_committee`` gives (single-chain tests, benches).
+        With neither, the chain can be read but not extended (a stopped node's data, inspected)."""
         self.store = store
         self.chain_store = ChainStore(store)
         self.config = config
         self.rules = rules
-        self.get_committee = rules.get_committee if rules is not None else get_committee
+        self.get_committee = rules.get_committee if rules is not None else get_committee or _read_only
         self.beacon_rules: BeaconRules | None = None
         if rules is not None and rules.shard_id == BEACON_SHARD:
             epochs = rules.epochs
@@ -79,7 +84,7 @@ class Blockchain:
 
     @classmethod
     def open(
-        cls, store: KeyValueStore, genesis: Genesis, shard_id: int, get_committee: CommitteeSource,
+        cls, store: KeyValueStore, genesis: Genesis, shard_id: int, get_committee: CommitteeSource | None = None,
         rules: ChainRules | None = None,
     ) -> Blockchain:
         """Open the chain in ``store``, writing block 0 first if the store is new."""

@@ -65,7 +65,8 @@ class NetworkEpochs:
     """What every chain of one network needs to know about epochs; caches what it computed."""
 
     def __init__(self, genesis: Genesis, schedule: EpochSchedule, beacon_genesis_hash: bytes,
-                 beacon: BeaconHeaders) -> None:
+                 beacon: BeaconHeaders | None = None) -> None:
+        """``beacon`` may be set later: the beacon chain's own rules need this object before it opens."""
         self.genesis = genesis
         self.schedule = schedule
         self.beacon = beacon
@@ -76,13 +77,18 @@ class NetworkEpochs:
         self._randomness: dict[int, bytes] = {0: compute_genesis_randomness(beacon_genesis_hash)}
         self._states: dict[int, ShardState] = {}
 
+    def _get_beacon_header(self, number: int) -> Header:
+        if self.beacon is None:
+            raise NotFound("the beacon chain is not open yet")
+        return self.beacon.get_header(number)
+
     def get_shard_state(self, epoch: int) -> ShardState:
         """The assignment of ``epoch``; NotFound while the beacon block publishing it is not final here."""
         if epoch <= GENESIS_EPOCHS:
             return self.genesis_state
         state = self._states.get(epoch)
         if state is None:
-            header = self.beacon.get_header(self.schedule.get_last_block(epoch - GENESIS_EPOCHS))
+            header = self._get_beacon_header(self.schedule.get_last_block(epoch - GENESIS_EPOCHS))
             try:
                 state = ShardState.decode(header.shard_state)
             except DecodingError as exc:  # it was validated on import: the database is damaged
@@ -112,7 +118,7 @@ class NetworkEpochs:
         randomness = self._randomness[known]
         for next_epoch in range(known + 1, epoch + 1):
             first, last = self.schedule.get_first_block(next_epoch), self.schedule.get_last_block(next_epoch)
-            outputs = [self.beacon.get_header(n).vrf[:VRF_OUTPUT_SIZE] for n in range(first, last + 1)]
+            outputs = [self._get_beacon_header(n).vrf[:VRF_OUTPUT_SIZE] for n in range(first, last + 1)]
             randomness = compute_epoch_randomness(randomness, outputs)
             self._randomness[next_epoch] = randomness
         return randomness
@@ -134,7 +140,7 @@ class NetworkEpochs:
         """The assignment the beacon's last block of ``epoch`` publishes, given that block's VRF output
         and the slots its election picked."""
         first, last = self.schedule.get_first_block(epoch), self.schedule.get_last_block(epoch)
-        outputs = [self.beacon.get_header(n).vrf[:VRF_OUTPUT_SIZE] for n in range(first, last)]
+        outputs = [self._get_beacon_header(n).vrf[:VRF_OUTPUT_SIZE] for n in range(first, last)]
         randomness = compute_epoch_randomness(self.get_randomness(epoch - 1), [*outputs, last_vrf_output])
         return compute_shard_assignment(self.compute_slots(elected), randomness, epoch + GENESIS_EPOCHS,
                                         self.num_shards)

@@ -76,7 +76,6 @@ from harmony_node.p2p.topics import Network, client_topic, node_topic, sync_prot
 from harmony_node.txpool import TxPool, TxPoolConfig
 from harmony_node.types.block import Block
 from harmony_node.types.cx_receipt import CXReceiptsProof, decode_cx_receipts_proof, encode_cx_receipts_proof
-from harmony_node.types.header import Header
 from harmony_node.types.staking_transaction import StakingTransaction
 from harmony_node.types.transaction import Transaction
 from sharding.cross_shard import build_cx_receipts_proof
@@ -499,7 +498,7 @@ class Node:
         store = LevelDBStore(self.config.get_chain_path(shard_id))
         try:
             rules = ChainRules(self.epochs, shard_id)
-            chain = Blockchain.open(store, self.genesis, shard_id, rules.get_committee, rules)
+            chain = Blockchain.open(store, self.genesis, shard_id, rules=rules)
         except BaseException:
             store.close()
             raise
@@ -650,7 +649,7 @@ async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STAT
     network = get_network(genesis)
     beacon_genesis = build_genesis_block(genesis, BEACON_SHARD, MemoryStore(), WriteBatch()).header.hash
     schedule = EpochSchedule(genesis.config.blocks_per_epoch)
-    epochs = NetworkEpochs(genesis, schedule, beacon_genesis, beacon=_NoBeaconYet())
+    epochs = NetworkEpochs(genesis, schedule, beacon_genesis)
     gossip = GossipNode(P2PConfig(listen_host=config.p2p.host, port=config.p2p.port,
                                   key_file=config.p2p_key_file, bootnodes=config.p2p.bootnodes))
     node = Node(config, genesis, network, epochs, gossip, secrets)
@@ -673,13 +672,6 @@ async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STAT
         if BEACON_SHARD not in node.chains:  # never started: close it here
             beacon.store.close()
     log.info("node stopped", extra={"heads": {s: c.chain.head.number for s, c in node.chains.items()}})
-
-
-class _NoBeaconYet:
-    """Stands in until the beacon chain is open (nothing asks before then)."""
-
-    def get_header(self, number: int) -> Header:
-        raise NotFound("the beacon chain is not open yet")
 
 
 async def stop_on_signal(scope: trio.CancelScope) -> None:

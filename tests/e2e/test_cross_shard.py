@@ -15,13 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.config import ONE
 from harmony_node.chain.genesis import load_genesis
-from harmony_node.db.level import LevelDBStore
 from crypto import bls
 from harmony_node.types.transaction import encode_transaction, sign_transaction
-from node_cluster import FUNDED_KEY, Cluster, wait_for
+from node_cluster import FUNDED_KEY, Cluster, open_stopped_chain, wait_for
 
 pytestmark = pytest.mark.slow
 SHARDS = 3
@@ -46,14 +44,10 @@ def _recipient(source: int, destination: int) -> bytes:
 
 def _balance(cluster: Cluster, shard: int, address: bytes) -> int:
     """Read from the first stopped node that keeps this shard (every copy agrees: see the other tests)."""
-    genesis = load_genesis(cluster.genesis_file)
     for node in cluster.nodes:
-        path = node.datadir / f"shard{shard}"
-        if path.exists():
-            with LevelDBStore(path) as store:
-                chain = Blockchain.open(store, genesis, shard, lambda number: None)  # type: ignore[arg-type,return-value]
-                if chain.head.number > 0:
-                    return chain.get_state().get_balance(address)
+        with open_stopped_chain(node.datadir, cluster.genesis_file, shard) as chain:
+            if chain is not None and chain.head.number > 0:
+                return chain.get_state().get_balance(address)
     raise AssertionError(f"no node kept shard {shard}")
 
 

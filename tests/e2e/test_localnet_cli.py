@@ -13,14 +13,12 @@ range, so that it neither meets a developer's running localnet nor outgoing conn
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +33,8 @@ from harmony_node.node.localnet import (
     plan_nodes,
     read_proc_cmdline,
 )
-from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.genesis import load_genesis
-from harmony_node.db.level import LevelDBStore
-from node_cluster import wait_for
+from node_cluster import open_stopped_chain, read_chain_hashes, read_metrics, wait_for
 from sharding.shard_state import ShardState
 
 pytestmark = pytest.mark.slow
@@ -121,25 +117,7 @@ ACROSS_EPOCHS = 5 * EPOCH_BLOCKS + 2
 
 
 def _beacon_height(metrics_port: int) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1) as reply:
-            text = reply.read().decode()
-    except (OSError, http.client.HTTPException):
-        return -1
-    for line in text.splitlines():
-        if line.startswith('hmy_chain_height{shard="0"}'):
-            return int(float(line.split()[1]))
-    return -1
-
-
-def _read_chain_hashes(node_dir: Path, genesis_file: Path, shard: int) -> list[bytes]:
-    path = node_dir / f"shard{shard}"
-    if not path.exists():
-        return []
-    genesis = load_genesis(genesis_file)
-    with LevelDBStore(path) as store:
-        chain = Blockchain.open(store, genesis, shard, lambda number: None)  # type: ignore[arg-type,return-value]
-        return [chain.get_block_by_number(n).header.hash for n in range(chain.head.number + 1)]
+    return int(read_metrics(metrics_port).get('hmy_chain_height{shard="0"}', -1))
 
 
 @pytest.mark.timeout(300)
@@ -186,13 +164,13 @@ def test_up_status_kill_up_epochs_down(cli: LocalnetCli) -> None:
     genesis_file = cli.datadir / "genesis.json"
     node_dirs = sorted(path for path in cli.datadir.glob("s*-*") if path.is_dir())
     for shard in range(3):
-        copies = [c for c in (_read_chain_hashes(d, genesis_file, shard) for d in node_dirs) if c]
+        copies = [c for c in (read_chain_hashes(d, genesis_file, shard) for d in node_dirs) if c]
         # A validator that left a shard stopped following it: its copy is shorter, but a prefix.
         longest = max(copies, key=len)
         assert len(longest) > ACROSS_EPOCHS and all(c == longest[:len(c)] for c in copies), shard
     genesis = load_genesis(genesis_file)
-    with LevelDBStore(cli.datadir / "s0-v0" / "shard0") as store:
-        beacon = Blockchain.open(store, genesis, 0, lambda number: None)  # type: ignore[arg-type,return-value]
+    with open_stopped_chain(cli.datadir / "s0-v0", genesis_file, 0) as beacon:
+        assert beacon is not None
         states = [ShardState.decode(beacon.get_header(EPOCH_BLOCKS * e).shard_state) for e in (1, 2)]
     assert any({slot.public_key for slot in state.shards[s]} != set(genesis.get_committee_keys(s))
                for state in states for s in range(3)), "committees were never reshuffled"

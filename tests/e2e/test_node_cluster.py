@@ -15,10 +15,8 @@ import pytest
 
 from consensus.bitmap import decode_bitmap
 from crypto import bls
-from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.genesis import load_genesis
-from harmony_node.db.level import LevelDBStore
-from node_cluster import Cluster, wait_for
+from node_cluster import Cluster, open_stopped_chain, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +32,8 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 
 def _read_chain(cluster: Cluster, index: int) -> tuple[list[bytes], list[bytes]]:
     """(hashes, commit bitmaps) of node ``index``'s finalized chain, read from its stopped LevelDB."""
-    genesis = load_genesis(cluster.genesis_file)
-    with LevelDBStore(cluster.nodes[index].datadir / "shard0") as store:
-        chain = Blockchain.open(store, genesis, 0, lambda number: None)  # type: ignore[arg-type,return-value]
+    with open_stopped_chain(cluster.nodes[index].datadir, cluster.genesis_file, 0) as chain:
+        assert chain is not None
         blocks = [chain.get_block_by_number(n) for n in range(chain.head.number + 1)]
         return [b.header.hash for b in blocks], [b.header.last_commit_bitmap for b in blocks]
 

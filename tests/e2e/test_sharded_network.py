@@ -14,10 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.genesis import load_genesis
-from harmony_node.db.level import LevelDBStore
-from node_cluster import Cluster, wait_for
+from node_cluster import Cluster, open_stopped_chain, read_chain_hashes, wait_for
 from sharding.shard_state import ShardState
 
 pytestmark = pytest.mark.slow
@@ -35,13 +33,7 @@ def network(tmp_path: Path) -> Iterator[Cluster]:
 
 
 def _read_hashes(cluster: Cluster, index: int, shard: int) -> list[bytes]:
-    path = cluster.nodes[index].datadir / f"shard{shard}"
-    if not path.exists():
-        return []
-    genesis = load_genesis(cluster.genesis_file)
-    with LevelDBStore(path) as store:
-        chain = Blockchain.open(store, genesis, shard, lambda number: None)  # type: ignore[arg-type,return-value]
-        return [chain.get_block_by_number(n).header.hash for n in range(chain.head.number + 1)]
+    return read_chain_hashes(cluster.nodes[index].datadir, cluster.genesis_file, shard)
 
 
 def _max_height(cluster: Cluster, shard: int) -> int:
@@ -70,8 +62,8 @@ def test_three_chains_keep_going_across_reshuffled_epochs(network: Cluster) -> N
 
     # The beacon published assignments, and they moved validators between chains.
     genesis = load_genesis(network.genesis_file)
-    with LevelDBStore(network.nodes[0].datadir / "shard0") as store:
-        beacon = Blockchain.open(store, genesis, 0, lambda number: None)  # type: ignore[arg-type,return-value]
+    with open_stopped_chain(network.nodes[0].datadir, network.genesis_file, 0) as beacon:
+        assert beacon is not None
         states = [ShardState.decode(beacon.get_header(EPOCH_BLOCKS * e).shard_state) for e in (1, 2, 3)]
         # Shard leaders posted their commit certificates to the beacon, which linked them.
         linked = [beacon.chain_store.get_last_linked(s) for s in range(1, SHARDS)]

@@ -17,11 +17,9 @@ import pytest
 
 from crypto import bls
 from crypto.secp256k1 import compute_address
-from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.config import ONE
 from harmony_node.chain.genesis import load_genesis
 from harmony_node.chain.staking_state import StateStakingLedger
-from harmony_node.db.level import LevelDBStore
 from harmony_node.types.staking_transaction import (
     DEC_PRECISION,
     CollectRewards,
@@ -35,7 +33,7 @@ from harmony_node.types.staking_transaction import (
     encode_staking_transaction,
     sign_staking_transaction,
 )
-from node_cluster import FUNDED_KEY, Cluster, wait_for
+from node_cluster import FUNDED_KEY, Cluster, open_stopped_chain, wait_for
 from staking.transactions import sign_proof_of_possession
 
 pytestmark = pytest.mark.slow
@@ -105,8 +103,8 @@ def test_validator_lifecycle_on_a_running_network(network: Cluster) -> None:
         assert network.stop(index) == 0, network.dump_logs()
 
     genesis = load_genesis(network.genesis_file)
-    with LevelDBStore(network.nodes[0].datadir / "shard0") as store:
-        chain = Blockchain.open(store, genesis, 0, lambda number: None)  # type: ignore[arg-type,return-value]
+    with open_stopped_chain(network.nodes[0].datadir, network.genesis_file, 0) as chain:
+        assert chain is not None
         ledger = StateStakingLedger(chain.get_state(), sum(balance for _, balance in genesis.alloc))
         wrapper = ledger.get_validator(OPERATOR)
         assert wrapper is not None

@@ -18,12 +18,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crypto import bls
 from crypto.bls_keyfile import LIGHT_SCRYPT_N, save_bls_key
+from harmony_node.chain.blockchain import Blockchain
+from harmony_node.chain.genesis import load_genesis
+from harmony_node.db.level import LevelDBStore
 from harmony_node.p2p.identity import get_peer_id
 
 HMY_NODE = Path(sys.executable).with_name("hmy-node")
@@ -44,6 +48,41 @@ def get_free_port() -> int:
         if port not in _HANDED_OUT:
             _HANDED_OUT.add(port)
             return port
+
+
+def read_metrics(port: int) -> dict[str, float]:
+    """A node's metric values by full name (``hmy_chain_height{shard="0"}``); empty if it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as reply:
+            text = reply.read().decode()
+    except (OSError, http.client.HTTPException):
+        return {}
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.split()
+            values[name] = float(value)
+    return values
+
+
+@contextmanager
+def open_stopped_chain(node_dir: Path, genesis_file: Path, shard: int) -> Iterator[Blockchain | None]:
+    """A stopped node's chain of ``shard``, read-only in spirit (None if the node never kept it)."""
+    path = node_dir / f"shard{shard}"
+    if not path.exists():
+        yield None
+        return
+    genesis = load_genesis(genesis_file)
+    with LevelDBStore(path) as store:
+        yield Blockchain.open(store, genesis, shard)  # read only: no committees needed
+
+
+def read_chain_hashes(node_dir: Path, genesis_file: Path, shard: int) -> list[bytes]:
+    """Every finalized block hash of a stopped node's chain of ``shard``, from genesis (empty: not kept)."""
+    with open_stopped_chain(node_dir, genesis_file, shard) as chain:
+        if chain is None:
+            return []
+        return [chain.get_block_by_number(n).header.hash for n in range(chain.head.number + 1)]
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
@@ -74,17 +113,7 @@ class NodeProcess:
 
     def get_metrics(self) -> dict[str, float]:
         """Current metric values; empty if the node is not answering."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=1) as reply:
-                text = reply.read().decode()
-        except (OSError, http.client.HTTPException):
-            return {}
-        values = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.split()
-                values[name] = float(value)
-        return values
+        return read_metrics(self.metrics_port)
 
     def get_height(self, shard: int = 0) -> int:
         return int(self.get_metrics().get(f'hmy_chain_height{{shard="{shard}"}}', -1))

@@ -35,13 +35,12 @@ SecretOf = Callable[[bytes], int]
 def open_two_chains(tmp_path: Path, genesis: Genesis) -> Iterator[tuple[NetworkEpochs, Blockchain, Blockchain]]:
     """(epochs, beacon, shard 1) of ``genesis``, with the epoch rules; databases closed afterwards."""
     beacon_hash = build_genesis_block(genesis, 0, MemoryStore(), WriteBatch()).header.hash
-    epochs = NetworkEpochs(genesis, EpochSchedule(genesis.config.blocks_per_epoch), beacon_hash,
-                           beacon=None)  # type: ignore[arg-type]
+    epochs = NetworkEpochs(genesis, EpochSchedule(genesis.config.blocks_per_epoch), beacon_hash)
     with LevelDBStore(tmp_path / "s0") as beacon_store, LevelDBStore(tmp_path / "s1") as shard_store:
         beacon_rules, shard_rules = ChainRules(epochs, 0), ChainRules(epochs, 1)
-        beacon = Blockchain.open(beacon_store, genesis, 0, beacon_rules.get_committee, beacon_rules)
+        beacon = Blockchain.open(beacon_store, genesis, 0, rules=beacon_rules)
         epochs.beacon = beacon
-        shard = Blockchain.open(shard_store, genesis, 1, shard_rules.get_committee, shard_rules)
+        shard = Blockchain.open(shard_store, genesis, 1, rules=shard_rules)
         yield epochs, beacon, shard
 
 
