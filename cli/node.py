@@ -28,7 +28,8 @@ _NODE_FLAGS: tuple[tuple[str, str, str, Any, str], ...] = (
     ("--p2p.host", "p2p_host", "p2p.host", str, "Address to listen on for peers. Default 127.0.0.1."),
     ("--p2p.port", "p2p_port", "p2p.port", int, "TCP port for peers. Default 9000."),
     ("--p2p.key-file", "p2p_key_file", "p2p.key_file", str, "Peer identity key. Default <datadir>/p2p.key."),
-    ("--shard", "shard", "consensus.shard", int, "Shard of a non-validating node (validators: from their keys)."),
+    ("--shard", "shard", "consensus.shard", int,
+     "Shard this node follows and its RPC serves (validators: also their keys' shards)."),
     ("--passphrase-file", "passphrase_file", "consensus.passphrase_file", str,
      "File whose first line unlocks the BLS keys (else asked on the terminal)."),
     ("--block-time-ms", "block_time_ms", "consensus.block_time_ms", int, "Target block time. Default 1000."),
@@ -45,6 +46,9 @@ def _node_options(command: F) -> F:
     """The flags shared by ``start`` and ``config dump``: a config file, then overrides."""
     for flag, name, _, kind, text in reversed(_NODE_FLAGS):
         command = click.option(flag, name, type=kind, default=None, help=text)(command)
+    command = click.option("--rpc.shard-url", "shard_urls", multiple=True,
+                           help="Public RPC URL of shard 0, 1, ... in order (repeat; default: the localnet "
+                                "layout, port 9500 + 2 x shard).")(command)
     command = click.option("--bootnode", "bootnodes", multiple=True,
                            help="Peer multiaddr to keep connected to (repeat for several).")(command)
     command = click.option("--bls-key", "bls_keys", multiple=True, type=click.Path(dir_okay=False),
@@ -55,9 +59,10 @@ def _node_options(command: F) -> F:
 
 
 def _build_node_config(config_file: str | None, bootnodes: tuple[str, ...], bls_keys: tuple[str, ...],
-                       **flags: Any) -> NodeConfig:
+                       shard_urls: tuple[str, ...], **flags: Any) -> NodeConfig:
     overrides: dict[str, object] = {setting: flags[name] for _, name, setting, _, _ in _NODE_FLAGS}
     overrides["p2p.bootnodes"] = list(bootnodes) or None
+    overrides["rpc.shard_urls"] = list(shard_urls) or None
     overrides["consensus.bls_key_files"] = list(bls_keys) or None
     try:
         return apply_overrides(load_config(config_file), overrides)
@@ -109,13 +114,14 @@ def genesis_command(genesis_file: str | None, as_json: bool) -> None:
 
 @main.command("start")
 @_node_options
-def start_command(config_file: str | None, bootnodes: tuple[str, ...], bls_keys: tuple[str, ...], **flags: Any) -> None:
+def start_command(config_file: str | None, bootnodes: tuple[str, ...], bls_keys: tuple[str, ...],
+                  shard_urls: tuple[str, ...], **flags: Any) -> None:
     """Run a full node: a validator with --bls-key files, else a non-validating node of --shard.
 
     Settings come from --config (TOML), then the flags. The node runs until SIGINT or SIGTERM,
     finishing the block it is writing, and restarts from --datadir without losing finalized blocks.
     """
-    config = _build_node_config(config_file, bootnodes, bls_keys, **flags)
+    config = _build_node_config(config_file, bootnodes, bls_keys, shard_urls, **flags)
     from harmony_node.node.log import configure_logging
     from harmony_node.node.service import start_node
 
@@ -135,9 +141,10 @@ def config_group() -> None:
 
 @config_group.command("dump")
 @_node_options
-def config_dump(config_file: str | None, bootnodes: tuple[str, ...], bls_keys: tuple[str, ...], **flags: Any) -> None:
+def config_dump(config_file: str | None, bootnodes: tuple[str, ...], bls_keys: tuple[str, ...],
+                shard_urls: tuple[str, ...], **flags: Any) -> None:
     """Print the effective configuration (file plus flags) as TOML; a good start for a config file."""
-    click.echo(dump_config(_build_node_config(config_file, bootnodes, bls_keys, **flags)), nl=False)
+    click.echo(dump_config(_build_node_config(config_file, bootnodes, bls_keys, shard_urls, **flags)), nl=False)
 
 
 @main.group("keys")

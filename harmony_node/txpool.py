@@ -236,8 +236,12 @@ class TxPool:
         The hash is that of the Harmony form (what blocks and ``get`` use); for an Ethereum
         transaction, ``get(hash).eth_hash`` is the hash its wallet knows.
         """
+        return self._admit(self.decode(raw))
+
+    def decode(self, raw: bytes) -> PoolTransaction:
+        """Decode an encoded transaction of any kind, refusing an oversized one before parsing it."""
         self._validate_size(len(raw))  # before decoding: parsing a huge blob is the cost to avoid
-        return self._admit(decode_pool_transaction(raw, self._chain_config.eth_chain_id_base))
+        return decode_pool_transaction(raw, self._chain_config.eth_chain_id_base)
 
     def add_transaction(self, tx: PoolTransaction) -> bytes:
         """Admit an already decoded transaction; return its hash."""

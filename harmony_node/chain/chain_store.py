@@ -14,6 +14,7 @@ Layout (numbers are 8-byte big-endian, so prefix iteration is in block order):
     t ‖ tx hash         -> RLP [block number, index, kind]   (kind 0 plain, 1 staking)
     o ‖ hash            -> RLP list of the block's outgoing cross-shard receipts
     x ‖ proof key       -> b"\x01": the incoming proof of (source shard, block) was credited
+    i ‖ tx hash         -> number of the block that credited that transfer's cross-shard receipt
     k ‖ shard ‖ number  -> a crosslink the beacon included (shard u32, number u64)
     l ‖ shard           -> the highest crosslinked block number of a shard (beacon only)
     H                   -> head: number ‖ hash
@@ -44,6 +45,7 @@ _RECEIPTS = b"r"
 _TX_INDEX = b"t"
 _OUTGOING = b"o"
 _SPENT = b"x"
+_INCOMING = b"i"
 _CROSSLINK = b"k"
 _LAST_LINKED = b"l"
 _HEAD = b"H"
@@ -154,6 +156,11 @@ class ChainStore:
         except (rlp.DecodingError, rlp.DeserializationError) as exc:
             raise DatabaseError(f"corrupt outgoing receipts of {block_hash.hex()}: {exc}") from exc
 
+    def get_crediting_block(self, tx_hash: bytes) -> int:
+        """The block here that credited the cross-shard receipt of source transaction ``tx_hash``."""
+        data = self._get(_INCOMING + tx_hash, f"incoming receipt of {tx_hash.hex()}")
+        return int.from_bytes(data, "big")
+
     def is_proof_spent(self, proof_key: bytes) -> bool:
         return self.store.get(_SPENT + proof_key) is not None
 
@@ -204,6 +211,9 @@ class ChainStore:
             batch.put(_OUTGOING + block_hash, rlp.encode(list(outgoing)))
         for key in spent_proofs:
             batch.put(_SPENT + key, b"\x01")
+        for proof in block.incoming_receipts:
+            for receipt in proof.receipts:
+                batch.put(_INCOMING + receipt.tx_hash, header.number.to_bytes(8, "big"))
         for shard_id, number, encoded in crosslinks:
             batch.put(_CROSSLINK + shard_id.to_bytes(4, "big") + number.to_bytes(8, "big"), encoded)
             batch.put(_LAST_LINKED + shard_id.to_bytes(4, "big"), number.to_bytes(8, "big"))

@@ -17,15 +17,17 @@ as TOML (``hmy-node config dump``), which is also the easiest way to start a con
     [consensus]
     bls_key_files = ["validator.key"] # none: a non-validating node
     passphrase_file = ""              # empty: the passphrase is read from stdin
-    shard = -1                        # a non-validator's shard; -1: derived from its keys, else 0
+    shard = -1                        # the shard a node follows and its RPC serves; -1: its keys' genesis shard, else 0
     block_time_ms = 1000
     view_timeout_ms = 4000
     blocks_per_leader = 4
 
     [rpc]
     enabled = true
-    host = "127.0.0.1"
-    port = 9500
+    host = "127.0.0.1"                # loopback unless you mean to serve others
+    port = 9500                       # HTTP and WebSocket on the same port
+    requests_per_second = 1000        # per client address; 0: no limit
+    shard_urls = []                   # each shard's public RPC URL; empty: 127.0.0.1:(port - 2*shard + 2*s)
 
     [metrics]
     enabled = true
@@ -77,6 +79,8 @@ class RPCSettings:
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = 9500
+    requests_per_second: int = 1000
+    shard_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +175,11 @@ def validate_config(config: NodeConfig) -> None:
             raise ConfigError(f"{where} must be between 0 and 65535, got {port}")
     if not config.datadir:
         raise ConfigError("datadir must not be empty")
+    if config.rpc.requests_per_second < 0:
+        raise ConfigError("rpc.requests_per_second must be 0 (no limit) or more")
+    for url in config.rpc.shard_urls:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"rpc.shard_urls: {url!r} is not an http:// or https:// URL")
     if config.log.level not in LOG_LEVELS:
         raise ConfigError(f"log.level must be one of {', '.join(LOG_LEVELS)}")
     if config.log.format not in LOG_FORMATS:

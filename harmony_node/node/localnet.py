@@ -278,10 +278,12 @@ def build_start_command(localnet: Localnet, node: NodeSpec, executable: str) -> 
     for other in localnet.nodes:
         if other.name != node.name:
             command += ["--bootnode", other.multiaddr]
+    for rpc_node in sorted((n for n in localnet.nodes if n.role == "rpc"), key=lambda n: n.shard):
+        command += ["--rpc.shard-url", f"http://127.0.0.1:{rpc_node.rpc_port}"]  # getShardingStructure
+    # A validator's RPC answers for its genesis shard, which it keeps following as committees move.
+    command += ["--shard", str(node.shard)]
     if node.key_file is not None:
         command += ["--bls-key", str(localnet.root / node.key_file), "--passphrase-file", str(localnet.passphrase_file)]
-    else:
-        command += ["--shard", str(node.shard)]
     return command
 
 

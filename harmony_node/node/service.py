@@ -72,7 +72,12 @@ from harmony_node.p2p.envelope import Envelope, MessageKind, decode_envelope, pa
 from harmony_node.p2p.errors import P2PError
 from harmony_node.p2p.gossip import GossipMessage, GossipNode
 from harmony_node.p2p.host import P2PConfig
+from harmony_node.node.rpc_service import build_backend, build_server_config, get_rpc_shard
 from harmony_node.p2p.topics import Network, client_topic, node_topic, sync_protocol_id
+from harmony_node.rpc.format import Flavour, format_block
+from harmony_node.rpc.namespaces import build_dispatcher
+from harmony_node.rpc.server import serve_rpc
+from harmony_node.rpc.subscriptions import Subscriptions
 from harmony_node.txpool import TxPool, TxPoolConfig
 from harmony_node.types.block import Block
 from harmony_node.types.cx_receipt import CXReceiptsProof, decode_cx_receipts_proof, encode_cx_receipts_proof
@@ -299,6 +304,9 @@ class ChainService:
         for shard, number in list(self.crosslink_pool):
             if number <= self.chain.chain_store.get_last_linked(shard):
                 del self.crosslink_pool[(shard, number)]
+        if self.shard_id == self.node.rpc_shard and self.node.subscriptions.get_subscription_count("newHeads"):
+            self.node.subscriptions.publish("newHeads", format_block(
+                block, flavour=Flavour.ETH, full_tx=False, include_staking=False, signers=None))
         self.node.on_block(self.shard_id)
 
     # --- cross-shard receipts --------------------------------------------------------------------
@@ -315,6 +323,14 @@ class ChainService:
             if proof is not None:
                 await self.publish(node_topic(self.node.network, destination),
                                    Envelope(MessageKind.RECEIPT, encode_cx_receipts_proof(proof)))
+
+    def resend_receipts(self, number: int) -> bool:
+        """Relay block ``number``'s outgoing receipts again (``hmy_resendCx``); False if it sent none."""
+        block = self.chain.get_block_by_number(number)
+        if self.nursery is None or not self.chain.chain_store.get_outgoing_receipts(block.header.hash):
+            return False
+        self.nursery.start_soon(self.relay_receipts, number)
+        return True
 
     async def run_receipt_resend(self) -> None:
         """While leading, re-send the proofs of recent blocks: a lost relay must not strand a transfer.
@@ -418,9 +434,12 @@ class ChainService:
             return
         for raw in raw_txs:
             try:
-                self.pool.add(raw)
+                tx_hash = self.pool.add(raw)
             except ValidationError as exc:  # already known, nonce too low...: never forwarded
                 log.debug("transaction refused", extra={"shard": self.shard_id, "reason": str(exc)})
+                continue
+            if self.shard_id == self.node.rpc_shard:
+                self.node.subscriptions.publish("newPendingTransactions", "0x" + tx_hash.hex())
         self.metrics.set("hmy_txpool_size", len(self.pool), self.shard_id)
 
     async def run_pool_gossip(self) -> None:
@@ -486,6 +505,9 @@ class Node:
     secrets: dict[bytes, int]
     metrics: Metrics = field(default_factory=Metrics)
     chains: dict[int, ChainService] = field(default_factory=dict)
+    rpc_shard: int = 0
+    """The chain this node's RPC answers for (always followed while RPC is on)."""
+    subscriptions: Subscriptions = field(default_factory=Subscriptions)
     nursery: trio.Nursery | None = None
     beacon_progress: trio.Event = field(default_factory=trio.Event)
 
@@ -549,6 +571,8 @@ class Node:
         look ``SHARD_LAG_EPOCHS`` back for shards we do not follow, which may be as far behind.
         """
         wanted = {BEACON_SHARD}
+        if self.config.rpc.enabled:
+            wanted.add(self.rpc_shard)
         if not self.secrets:
             wanted.add(max(self.config.consensus.shard, 0))
             return wanted
@@ -652,7 +676,8 @@ async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STAT
     epochs = NetworkEpochs(genesis, schedule, beacon_genesis)
     gossip = GossipNode(P2PConfig(listen_host=config.p2p.host, port=config.p2p.port,
                                   key_file=config.p2p_key_file, bootnodes=config.p2p.bootnodes))
-    node = Node(config, genesis, network, epochs, gossip, secrets)
+    node = Node(config, genesis, network, epochs, gossip, secrets,
+                rpc_shard=get_rpc_shard(config, genesis, list(secrets)))
     beacon = node.open_chain(BEACON_SHARD)
     epochs.beacon = beacon.chain
     try:
@@ -664,6 +689,11 @@ async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STAT
                 nursery.start_soon(stop_on_signal, nursery.cancel_scope)
                 if config.metrics.enabled:
                     await nursery.start(serve_metrics, node.metrics, config.metrics.host, config.metrics.port)
+                if config.rpc.enabled:
+                    dispatcher = build_dispatcher(build_backend(node), node.subscriptions)
+                    await nursery.start(serve_rpc, dispatcher, build_server_config(config), node.subscriptions)
+                    log.info("rpc started", extra={"shard": node.rpc_shard,
+                                                   "url": f"http://{config.rpc.host}:{config.rpc.port}"})
                 node.start_chain(beacon)
                 node.update_chains()
                 nursery.start_soon(node.run_peer_metrics)

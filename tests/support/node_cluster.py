@@ -102,8 +102,9 @@ class NodeProcess:
     metrics_port: int
     peer_id: str
     key_file: Path | None
+    rpc_port: int
     shard: int = 0
-    """A non-validating node's shard (validators follow whatever their keys are assigned to)."""
+    """The shard the node's RPC serves (validators also follow whatever their keys are assigned to)."""
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -169,7 +170,7 @@ class Cluster:
             key_file = datadir / "validator.key"
             save_bls_key(key_file, secret, PASSPHRASE, scrypt_n=LIGHT_SCRYPT_N)
         node = NodeProcess(index, datadir, get_free_port(), get_free_port(), get_peer_id(datadir / "p2p.key"), key_file,
-                           shard)
+                           get_free_port(), shard)
         self.nodes.append(node)
         return node
 
@@ -177,6 +178,7 @@ class Cluster:
         node = self.nodes[index]
         command = [str(HMY_NODE), "start", "--datadir", str(node.datadir), "--genesis", str(self.genesis_file),
                    "--p2p.port", str(node.p2p_port), "--metrics.port", str(node.metrics_port),
+                   "--rpc.port", str(node.rpc_port), "--shard", str(node.shard),
                    "--block-time-ms", str(self.block_time_ms), "--view-timeout-ms", str(self.view_timeout_ms),
                    "--log.level", "info"]
         for other in self.nodes:
@@ -184,8 +186,6 @@ class Cluster:
                 command += ["--bootnode", other.multiaddr]
         if node.key_file is not None:
             command += ["--bls-key", str(node.key_file), "--passphrase-file", str(self.passphrase_file)]
-        else:
-            command += ["--shard", str(node.shard)]
         node.log_path = node.datadir / f"node-{time.monotonic_ns()}.log"
         with open(node.log_path, "wb") as log_file:
             node.process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,

@@ -121,10 +121,15 @@ def test_every_node_lists_every_other_as_bootnode(localnet: Localnet) -> None:
         assert bootnodes == {other.multiaddr for other in localnet.nodes if other is not node}
         assert command[command.index("--datadir") + 1] == str(localnet.root / node.name)
         assert command[command.index("--rpc.port") + 1] == str(node.rpc_port)
+        # Every node's RPC serves its own shard and names the RPC node of each shard (getShardingStructure).
+        assert command[command.index("--shard") + 1] == str(node.shard)
+        shard_urls = [command[i + 1] for i, arg in enumerate(command) if arg == "--rpc.shard-url"]
+        rpc_nodes = sorted((n for n in localnet.nodes if n.role == "rpc"), key=lambda n: n.shard)
+        assert shard_urls == [f"http://127.0.0.1:{n.rpc_port}" for n in rpc_nodes]
         if node.role == "validator":
-            assert "--bls-key" in command and "--passphrase-file" in command and "--shard" not in command
+            assert "--bls-key" in command and "--passphrase-file" in command
         else:
-            assert command[command.index("--shard") + 1] == str(node.shard) and "--bls-key" not in command
+            assert "--bls-key" not in command
 
 
 def test_options_that_contradict_the_manifest_are_refused(localnet: Localnet) -> None:
