@@ -5,106 +5,32 @@ agreeing on every hash, and ``down`` leaves no process behind.
 Epochs are four blocks here instead of the default sixteen, so that the committees are reshuffled
 twice (epochs 3 and 4 begin at blocks 9 and 13) within half a minute of blocks.
 
-Runs on ports shifted away from the contract's 9000-9904 (``--base-port``), below Linux's ephemeral
-range, so that it neither meets a developer's running localnet nor outgoing connections. The default
-3 shards x (4 validators + 1 RPC node) are used: 15 processes reach height 3 on every chain in about
-15 s on two cores. Every node process seen is killed (whole group) at the end, pass or fail.
+Runs on ports shifted away from the contract's (``localnet_runner``). The default 3 shards x
+(4 validators + 1 RPC node) are used: 15 processes reach height 3 on every chain in about 15 s on
+two cores. Every node process seen is killed (whole group) at the end, pass or fail.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from harmony_node.node.localnet import (
-    LocalnetSettings,
-    is_node_command,
-    is_port_free,
-    plan_nodes,
-    read_proc_cmdline,
-)
 from harmony_node.chain.genesis import load_genesis
+from harmony_node.node.localnet import is_node_command, read_proc_cmdline
+from localnet_runner import LocalnetCli, find_free_base_port
 from node_cluster import open_stopped_chain, read_chain_hashes, read_metrics, wait_for
 from sharding.shard_state import ShardState
 
 pytestmark = pytest.mark.slow
 
-HMY_NODE = str(Path(sys.executable).with_name("hmy-node"))
-
-
-def _find_base_port() -> int:
-    """A base port whose whole layout (base .. base+911) is free now."""
-    for base in range(21000, 32000, 1000):
-        if all(is_port_free(port) for plan in plan_nodes(LocalnetSettings(base_port=base))
-               for port in (plan.p2p_port, plan.rpc_port, plan.metrics_port)):
-            return base
-    raise AssertionError("no free port range for the localnet")
-
-
-@dataclass
-class LocalnetCli:
-    datadir: Path
-    base_port: int
-    seen: dict[int, Path] = field(default_factory=dict)
-    """Every node pid observed, with its node directory: what the clean-up kills."""
-
-    def run(self, *args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([HMY_NODE, "localnet", *args, "--datadir", str(self.datadir)],
-                              capture_output=True, text=True, timeout=timeout, cwd=self.datadir.parent)
-
-    def get_status(self) -> dict[str, Any]:
-        result = self.run("status", "--json", timeout=30)
-        assert result.returncode == 0, result.stderr
-        status: dict[str, Any] = json.loads(result.stdout)
-        for node in status["nodes"]:
-            if node["pid"] is not None:
-                self.seen[node["pid"]] = Path(node["datadir"])
-        return status
-
-    def get_log_tails(self) -> str:
-        return "\n".join(f"--- {log.parent.name} ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-                         for log in sorted(self.datadir.glob("s*-*/node.log")))
-
-    def wait_until_live(self, timeout: float) -> None:
-        """Until every chain is at height 3 or more with a validator named as leader; logs at the deadline."""
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.get_status()
-            validators = {node["name"] for node in status["nodes"] if node["role"] == "validator"}
-            if len(status["chains"]) == 3 and all(
-                    chain["height"] is not None and chain["height"] >= 3 and chain["leader"] in validators
-                    for chain in status["chains"].values()):
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"chains not live after {timeout:.0f} s: {status['chains']}\n"
-                                     + self.get_log_tails())
-            time.sleep(1)
-
-    def kill_everything(self) -> None:
-        for pid_file in self.datadir.glob("s*-*/node.pid"):
-            try:
-                self.seen[int(pid_file.read_text())] = pid_file.parent
-            except ValueError:
-                pass
-        for pid, node_dir in self.seen.items():
-            args = read_proc_cmdline(pid)
-            if args is not None and is_node_command(args, node_dir):
-                os.killpg(pid, signal.SIGKILL)
-
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Iterator[LocalnetCli]:
-    created = LocalnetCli(tmp_path / "localnet", _find_base_port())
+    created = LocalnetCli(tmp_path / "localnet", find_free_base_port())
     try:
         yield created
     finally:
