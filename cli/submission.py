@@ -155,7 +155,9 @@ def deliver(
             click.echo(lines.pop())  # say it was sent before the wait starts
         receipt = wait_for_receipt(client, tx_hash, deadline)
         document["receipt"] = receipt
-        lines.append(f"confirmed in block {receipt.get('blockNumber')} (shard {receipt.get('shardID', '?')})")
+        # Staking receipts carry no shardID (as Harmony's): staking only happens on the beacon.
+        shard = receipt.get("shardID", 0 if signed.send_method.endswith("StakingTransaction") else "?")
+        lines.append(f"confirmed in block {receipt.get('blockNumber')} (shard {shard})")
         if destination is not None:
             credit = wait_for_cross_shard_credit(destination, tx_hash, deadline)
             document["cx_receipt"] = credit
