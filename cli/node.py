@@ -55,15 +55,20 @@ def _node_options(command: F) -> F:
                            help="Encrypted BLS key file of this validator (repeat for several).")(command)
     command = click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
                            help="TOML config file (see `hmy-node config dump`).")(command)
+    # Hidden: fault injection for the e2e tests, which a validator with real stake must never turn on.
+    command = click.option("--debug.double-sign", "debug_double_sign", is_flag=True, default=None, hidden=True,
+                           help="Also sign a conflicting commit vote with every vote (gets this validator "
+                                "slashed and banned).")(command)
     return command
 
 
 def _build_node_config(config_file: str | None, bootnodes: tuple[str, ...], bls_keys: tuple[str, ...],
-                       shard_urls: tuple[str, ...], **flags: Any) -> NodeConfig:
+                       shard_urls: tuple[str, ...], debug_double_sign: bool | None, **flags: Any) -> NodeConfig:
     overrides: dict[str, object] = {setting: flags[name] for _, name, setting, _, _ in _NODE_FLAGS}
     overrides["p2p.bootnodes"] = list(bootnodes) or None
     overrides["rpc.shard_urls"] = list(shard_urls) or None
     overrides["consensus.bls_key_files"] = list(bls_keys) or None
+    overrides["consensus.debug_double_sign"] = debug_double_sign
     try:
         return apply_overrides(load_config(config_file), overrides)
     except HarmonyError as exc:
@@ -115,13 +120,13 @@ def genesis_command(genesis_file: str | None, as_json: bool) -> None:
 @main.command("start")
 @_node_options
 def start_command(config_file: str | None, bootnodes: tuple[str, ...], bls_keys: tuple[str, ...],
-                  shard_urls: tuple[str, ...], **flags: Any) -> None:
+                  shard_urls: tuple[str, ...], debug_double_sign: bool | None, **flags: Any) -> None:
     """Run a full node: a validator with --bls-key files, else a non-validating node of --shard.
 
     Settings come from --config (TOML), then the flags. The node runs until SIGINT or SIGTERM,
     finishing the block it is writing, and restarts from --datadir without losing finalized blocks.
     """
-    config = _build_node_config(config_file, bootnodes, bls_keys, shard_urls, **flags)
+    config = _build_node_config(config_file, bootnodes, bls_keys, shard_urls, debug_double_sign, **flags)
     from harmony_node.node.log import configure_logging
     from harmony_node.node.service import start_node
 
@@ -142,9 +147,10 @@ def config_group() -> None:
 @config_group.command("dump")
 @_node_options
 def config_dump(config_file: str | None, bootnodes: tuple[str, ...], bls_keys: tuple[str, ...],
-                shard_urls: tuple[str, ...], **flags: Any) -> None:
+                shard_urls: tuple[str, ...], debug_double_sign: bool | None, **flags: Any) -> None:
     """Print the effective configuration (file plus flags) as TOML; a good start for a config file."""
-    click.echo(dump_config(_build_node_config(config_file, bootnodes, bls_keys, shard_urls, **flags)), nl=False)
+    config = _build_node_config(config_file, bootnodes, bls_keys, shard_urls, debug_double_sign, **flags)
+    click.echo(dump_config(config), nl=False)
 
 
 @main.group("keys")

@@ -30,6 +30,7 @@ blocks are final, so there are no reorgs and nothing to re-inject on a head chan
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, Union
 
@@ -215,14 +216,18 @@ class TxPool:
     """Transactions for one shard, waiting to be included in a block."""
 
     def __init__(
-        self, config: TxPoolConfig, chain_config: ChainConfig, shard_id: int, state_view: PoolStateView
+        self, config: TxPoolConfig, chain_config: ChainConfig, shard_id: int, state_view: PoolStateView,
+        validate_staking: Callable[[StakingTransaction], None] | None = None,
     ) -> None:
+        """``validate_staking`` checks a staking message against the beacon's staking records
+        (InvalidTransaction with the reason); without it only the transaction's shape is checked."""
         if not 0 <= shard_id < chain_config.num_shards:
             raise ValidationError(f"shard {shard_id} does not exist ({chain_config.num_shards} shards)")
         self._config = config
         self._chain_config = chain_config
         self._shard_id = shard_id
         self._state = state_view
+        self._validate_staking = validate_staking
         self._accounts: dict[bytes, _Account] = {}
         self._by_hash: dict[bytes, _Entry] = {}
         self._sequence = 0
@@ -325,6 +330,8 @@ class TxPool:
             raise InvalidTransaction(
                 f"staking transaction is signed by 0x{sender.hex()}, but its message is for 0x{owner.hex()}"
             )
+        if self._validate_staking is not None:
+            self._validate_staking(tx)
         return sender
 
     def _validate_gas(self, gas_price: int, gas_limit: int, intrinsic_gas: int) -> None:

@@ -36,7 +36,7 @@ from harmony_node.exceptions import InvalidSignature, InvalidTransaction, NotFou
 from harmony_node.state.state_db import StateDB
 from harmony_node.types.header import Header
 from harmony_node.types.receipt import RECEIPT_STATUS_SUCCESSFUL, Receipt
-from harmony_node.types.staking_transaction import StakingTransaction
+from harmony_node.types.staking_transaction import EPoSStatus, StakingTransaction
 from sharding.crosslink import decode_crosslinks
 from sharding.schedule import EpochSchedule
 from staking.config import StakingConfig
@@ -188,6 +188,23 @@ def apply_slash(ledger: StateStakingLedger, block: BlockInfo, data: bytes, rules
     process_slash(ledger, record, block.epoch, rules.staking)
 
 
+def is_slash_outstanding(ledger: StateStakingLedger, data: bytes) -> bool:
+    """Whether checked evidence may still slash someone: its keys belong to one staked validator that
+    is not banned. A banned validator's keys keep signing the epochs published before its ban, and
+    such evidence never applies again, so a node's pool lets it go."""
+    try:
+        evidence = DoubleSignEvidence.decode(data)
+    except ValidationError:
+        return False
+    keys = set(evidence.first.signer_public_keys) & set(evidence.second.signer_public_keys)
+    owners = {ledger.get_key_owner(key) for key in keys}
+    if len(owners) != 1:
+        return False
+    owner = owners.pop()
+    wrapper = None if owner is None else ledger.get_validator(owner)
+    return wrapper is not None and wrapper.status != EPoSStatus.BANNED
+
+
 def apply_rewards_and_epoch_end(
     state: StateDB, block: BlockInfo, plain_fees: int, rules: BeaconRules, slashes: Sequence[bytes] = (),
     skip_invalid: bool = False,
@@ -210,8 +227,10 @@ def apply_rewards_and_epoch_end(
         committee = rules.get_committee(link.shard_id, link.block_number)
         votes = compute_slot_votes(committee, link.bitmap, rules.get_slot_validators(link.shard_id, link.block_number))
         process_block_reward(ledger, votes, block.number, rules.staking)
-    applied = []
+    applied: list[bytes] = []
     for data in slashes:
+        if skip_invalid and len(applied) == MAX_SLASHES_PER_BLOCK:
+            break  # a leader builds a valid block: the rest wait for the next one
         try:
             apply_slash(ledger, block, data, rules)
         except (ValidationError, NotFound) as exc:

@@ -25,11 +25,12 @@ from harmony_node.chain.beacon_execution import BeaconRules
 from harmony_node.chain.chain_store import ChainStore, CommitRecord
 from harmony_node.chain.config import ChainConfig
 from harmony_node.chain.epochs import BEACON_SHARD, ChainRules, HeaderFields
+from harmony_node.chain.staking_state import StateStakingLedger
 from harmony_node.chain.execution import ExecutionResult
 from harmony_node.chain.genesis import Genesis, build_genesis_block
 from harmony_node.chain.incoming_receipts import ProofChecker
 from harmony_node.db.store import KeyValueStore, WriteBatch
-from harmony_node.exceptions import DatabaseError, InvalidBlock, NotFound, ValidationError
+from harmony_node.exceptions import DatabaseError, InvalidBlock, InvalidTransaction, NotFound, ValidationError
 from harmony_node.state.state_db import StateDB
 from harmony_node.state.trie import NodeCache
 from harmony_node.types.block import Block
@@ -40,6 +41,7 @@ from harmony_node.types.transaction import Transaction
 from sharding.cross_shard import compute_proof_key
 from sharding.crosslink import CrossLink, decode_crosslinks, encode_crosslinks, select_crosslinks, validate_crosslink
 from staking.config import LOCALNET as LOCALNET_STAKING
+from staking.transactions import BlockContext, process_staking_message
 
 CommitteeSource = Callable[[int], Committee]
 """The committee that signs block ``number`` (from genesis now; from the beacon's elections later)."""
@@ -247,6 +249,18 @@ class Blockchain:
 
     def is_spent(self, proof_key: bytes) -> bool:
         return self.chain_store.is_proof_spent(proof_key)
+
+    def validate_staking_message(self, tx: StakingTransaction) -> None:
+        """Check a staking transaction's message against the head's staking records, as the next
+        block would apply it (pool admission: "no rewards to collect" is refused on submission, as
+        Harmony's pool does, not left to wait for a block that never takes it). Nothing is written;
+        the nonce and fee are the pool's checks. InvalidTransaction with the rule's reason."""
+        if self.beacon_rules is None or self.rules is None:
+            raise InvalidTransaction("staking transactions are processed by the beacon chain only")
+        number = self.head.number + 1
+        ledger = StateStakingLedger(self.get_state(), self.beacon_rules.genesis_supply)
+        context = BlockContext(number, self.rules.schedule.compute_epoch(number))
+        process_staking_message(ledger, tx.recover_sender(), tx.stake_message, context, self.beacon_rules.staking)
 
     def get_header(self, number: int) -> Header:
         """A finalized header (NotFound above the head): the beacon serves epochs this way."""

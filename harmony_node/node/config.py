@@ -21,6 +21,7 @@ as TOML (``hmy-node config dump``), which is also the easiest way to start a con
     block_time_ms = 1000
     view_timeout_ms = 4000
     blocks_per_leader = 4
+    debug_double_sign = false         # fault injection for tests: sign a conflicting commit vote too (gets slashed)
 
     [rpc]
     enabled = true
@@ -72,6 +73,9 @@ class ConsensusSettings:
     block_time_ms: int = 1000
     view_timeout_ms: int = 4000
     blocks_per_leader: int = 4
+    debug_double_sign: bool = False
+    """Fault injection (hidden flag ``--debug.double-sign``): with every commit vote, also sign and send
+    a conflicting one, so that tests can watch a real equivocation get this validator slashed."""
 
 
 @dataclass(frozen=True, slots=True)

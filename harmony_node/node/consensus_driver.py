@@ -9,6 +9,9 @@ restarts knowing it voted.
 
 No sockets and no clock here: the trio service feeds events and executes what comes back, and
 tests drive several drivers in one process with a fake network.
+
+With ``double_sign`` (fault injection for tests, see ``fault_injection``) each commit vote going
+out is followed by a conflicting one; the engine and the safety record are unaffected.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.chain_store import CommitRecord
 from harmony_node.exceptions import DatabaseError, DecodingError
 from harmony_node.node.chain_access import NodeChainAccess
+from harmony_node.node.fault_injection import compute_double_signed_actions
 from harmony_node.types.block import Block
 
 OnCommit = Callable[[Block], None]
@@ -46,11 +50,13 @@ def get_chain_tip(chain: Blockchain) -> ChainTip:
 class ConsensusDriver:
     """One node's consensus: engine state plus the chain it finalizes into."""
 
-    def __init__(self, engine: FbftEngine, access: NodeChainAccess, on_commit: OnCommit | None = None) -> None:
+    def __init__(self, engine: FbftEngine, access: NodeChainAccess, on_commit: OnCommit | None = None,
+                 double_sign: bool = False) -> None:
         self.engine = engine
         self.access = access
         self.chain = access.chain
         self.on_commit = on_commit
+        self.double_sign = double_sign
         self.state: FbftState | None = None
 
     def _load_record(self) -> SafetyRecord | None:
@@ -95,4 +101,6 @@ class ConsensusDriver:
                     self.on_commit(block)
             else:
                 outgoing.append(action)
+        if self.double_sign:  # added last, so a forged vote too leaves only after the record is on disk
+            return compute_double_signed_actions(outgoing, self.engine.keys, self.engine.scheme)
         return outgoing

@@ -48,11 +48,12 @@ from consensus.fbft import (
 from consensus.evidence import DoubleSignEvidence, validate_double_sign_evidence
 from crypto import bls
 from crypto.hash import keccak256
-from harmony_node.chain.beacon_execution import decode_slashes
+from harmony_node.chain.beacon_execution import decode_slashes, is_slash_outstanding
 from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.epochs import BEACON_SHARD, GENESIS_EPOCHS, ChainRules, NetworkEpochs
 from harmony_node.chain.genesis import Genesis, build_genesis_block, get_localnet_genesis, load_genesis
 from harmony_node.chain.incoming_receipts import validate_incoming_proof
+from harmony_node.chain.staking_state import StateStakingLedger
 from harmony_node.db.level import LevelDBStore
 from harmony_node.db.memory import MemoryStore
 from harmony_node.db.store import WriteBatch
@@ -301,6 +302,10 @@ class ChainService:
         if block.header.slashes:
             for data in decode_slashes(block.header.slashes):
                 self.slash_pool.pop(keccak256(data), None)
+        if self.slash_pool:
+            ledger = StateStakingLedger(self.chain.get_state(), 0)  # read only: the supply is not used
+            for key in [key for key, data in self.slash_pool.items() if not is_slash_outstanding(ledger, data)]:
+                del self.slash_pool[key]
         for shard, number in list(self.crosslink_pool):
             if number <= self.chain.chain_store.get_last_linked(shard):
                 del self.crosslink_pool[(shard, number)]
@@ -524,7 +529,8 @@ class Node:
         except BaseException:
             store.close()
             raise
-        pool = TxPool(TxPoolConfig(), self.genesis.config, shard_id, chain.get_state())
+        pool = TxPool(TxPoolConfig(), self.genesis.config, shard_id, chain.get_state(),
+                      validate_staking=chain.validate_staking_message if shard_id == BEACON_SHARD else None)
         cx_pool: dict[bytes, CXReceiptsProof] = {}
         crosslink_pool: dict[tuple[int, int], CrossLink] = {}
         slash_pool: dict[bytes, bytes] = {}
@@ -542,7 +548,8 @@ class Node:
         consensus = self.config.consensus
         fbft = FbftConfig(shard_id=shard_id, block_time=consensus.block_time_ms,
                           view_timeout=consensus.view_timeout_ms, blocks_per_leader=consensus.blocks_per_leader)
-        driver = ConsensusDriver(FbftEngine(fbft, access, list(self.secrets.values())), access)
+        driver = ConsensusDriver(FbftEngine(fbft, access, list(self.secrets.values())), access,
+                                 double_sign=consensus.debug_double_sign)
         # Unbounded: a consensus message is never dropped for lack of room; the backlog shows instead.
         events_in, events_out = trio.open_memory_channel[Event](math.inf)
         service = ChainService(self, shard_id, store, chain, pool, access, driver, node_topic(self.network, shard_id),
@@ -669,6 +676,10 @@ async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STAT
     genesis = load_genesis_for(config)
     secrets = {bls.secret_to_public(s): s for s in load_keys(config)}
     validate_node_setup(genesis, list(secrets), config)
+    if config.consensus.debug_double_sign:
+        log.warning("DEBUG DOUBLE SIGN IS ON: every commit vote of this node is followed by a conflicting one; "
+                    "its validator WILL be slashed and banned. For tests only.",
+                    extra={"validator_keys": len(secrets)})
     Path(config.datadir).mkdir(parents=True, exist_ok=True)
     network = get_network(genesis)
     beacon_genesis = build_genesis_block(genesis, BEACON_SHARD, MemoryStore(), WriteBatch()).header.hash

@@ -28,13 +28,11 @@ from harmony_node.types.staking_transaction import (
     CreateValidator,
     Delegate,
     Description,
-    StakeMessage,
     Undelegate,
-    encode_staking_transaction,
-    sign_staking_transaction,
 )
 from node_cluster import FUNDED_KEY, Cluster, open_stopped_chain, wait_for
 from staking.transactions import sign_proof_of_possession
+from staking_submission import send_staking
 
 pytestmark = pytest.mark.slow
 EPOCH_BLOCKS = 4
@@ -42,7 +40,6 @@ OPERATOR = compute_address(FUNDED_KEY)
 DELEGATOR_KEY = b"\x33" * 32
 DELEGATOR = compute_address(DELEGATOR_KEY)
 NEW_SECRET = bls.generate_secret_key(b"\x5a" * 32)
-PRICE = 100 * 10**9
 
 
 @pytest.fixture
@@ -53,20 +50,6 @@ def network(tmp_path: Path) -> Iterator[Cluster]:
         yield created
     finally:
         created.close()
-
-
-def _staking_count(cluster: Cluster) -> int:
-    """Staking transactions in the beacon blocks genesis validator 0 finalized."""
-    return sum(int(str(record.get("staking_txs", 0))) for record in cluster.get_log_records(0)
-               if record.get("msg") == "block finalized" and record.get("shard") == 0)
-
-
-def _send(cluster: Cluster, message: StakeMessage, key: bytes, nonce: int) -> None:
-    tx = sign_staking_transaction(message, nonce=nonce, gas_price=PRICE, gas_limit=6_000_000, private_key=key,
-                                  chain_id=2)
-    included = _staking_count(cluster) + 1
-    cluster.submit_transactions(0, [encode_staking_transaction(tx)], until=lambda: _staking_count(cluster) >= included,
-                                staking=True, timeout=90)
 
 
 def _height(cluster: Cluster) -> int:
@@ -84,17 +67,17 @@ def test_validator_lifecycle_on_a_running_network(network: Cluster) -> None:
                              CommissionRates(DEC_PRECISION // 10, DEC_PRECISION // 2, DEC_PRECISION // 20),
                              10_000 * ONE, 1_000_000 * ONE, (bls.secret_to_public(NEW_SECRET),),
                              (sign_proof_of_possession(NEW_SECRET, OPERATOR),), 20_000 * ONE)
-    _send(network, create, FUNDED_KEY, 0)
-    _send(network, Delegate(DELEGATOR, OPERATOR, 5_000 * ONE), DELEGATOR_KEY, 0)
+    send_staking(network, create, FUNDED_KEY, 0)
+    send_staking(network, Delegate(DELEGATOR, OPERATOR, 5_000 * ONE), DELEGATOR_KEY, 0)
 
     wait_for(lambda: newcomer.get_chain_metric("hmy_consensus_validating") == 1, timeout=120,
              what=f"the new validator to be elected and join the committee\n{network.dump_logs(6)}", interval=0.5)
     joined = _height(network)
     network.wait_for_height(joined + 4, [0], timeout=60)  # it signs a few blocks, each paid by the next
-    _send(network, CollectRewards(OPERATOR), FUNDED_KEY, 1)
+    send_staking(network, CollectRewards(OPERATOR), FUNDED_KEY, 1)
     network.wait_for_height(_height(network) + 3, [0], timeout=60)
-    _send(network, CompoundRewards(OPERATOR), FUNDED_KEY, 2)
-    _send(network, Undelegate(DELEGATOR, OPERATOR, 5_000 * ONE), DELEGATOR_KEY, 1)
+    send_staking(network, CompoundRewards(OPERATOR), FUNDED_KEY, 2)
+    send_staking(network, Undelegate(DELEGATOR, OPERATOR, 5_000 * ONE), DELEGATOR_KEY, 1)
     undelegated_at = _height(network)
     # Paid at the last block of the epoch seven epochs after the one it was made in.
     paid_by = (((undelegated_at - 1) // EPOCH_BLOCKS + 1) + 7) * EPOCH_BLOCKS + 1

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from crypto import bls
 from crypto.bls_keyfile import LIGHT_SCRYPT_N, save_bls_key
@@ -105,6 +106,8 @@ class NodeProcess:
     rpc_port: int
     shard: int = 0
     """The shard the node's RPC serves (validators also follow whatever their keys are assigned to)."""
+    extra_args: tuple[str, ...] = ()
+    """More ``hmy-node start`` flags (a hidden fault-injection switch, say)."""
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -121,6 +124,17 @@ class NodeProcess:
 
     def get_chain_metric(self, name: str, shard: int = 0) -> float:
         return self.get_metrics().get(f'{name}{{shard="{shard}"}}', 0.0)
+
+    def call_rpc(self, method: str, *params: object) -> Any:
+        """The result of one JSON-RPC call; OSError if the node does not answer, AssertionError on an error."""
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.rpc_port}", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            answer = json.loads(reply.read())
+        if "error" in answer:
+            raise AssertionError(f"{method} failed: {answer['error']}")
+        return answer["result"]
 
     @property
     def running(self) -> bool:
@@ -161,7 +175,7 @@ class Cluster:
         for secret in self.secrets:
             self.add_node(secret)
 
-    def add_node(self, secret: int | None, shard: int = 0) -> NodeProcess:
+    def add_node(self, secret: int | None, shard: int = 0, extra_args: tuple[str, ...] = ()) -> NodeProcess:
         index = len(self.nodes)
         datadir = self.root / f"node{index}"
         datadir.mkdir()
@@ -170,7 +184,7 @@ class Cluster:
             key_file = datadir / "validator.key"
             save_bls_key(key_file, secret, PASSPHRASE, scrypt_n=LIGHT_SCRYPT_N)
         node = NodeProcess(index, datadir, get_free_port(), get_free_port(), get_peer_id(datadir / "p2p.key"), key_file,
-                           get_free_port(), shard)
+                           get_free_port(), shard, extra_args)
         self.nodes.append(node)
         return node
 
@@ -180,7 +194,7 @@ class Cluster:
                    "--p2p.port", str(node.p2p_port), "--metrics.port", str(node.metrics_port),
                    "--rpc.port", str(node.rpc_port), "--shard", str(node.shard),
                    "--block-time-ms", str(self.block_time_ms), "--view-timeout-ms", str(self.view_timeout_ms),
-                   "--log.level", "info"]
+                   "--log.level", "info", *node.extra_args]
         for other in self.nodes:
             if other is not node:
                 command += ["--bootnode", other.multiaddr]

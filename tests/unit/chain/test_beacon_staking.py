@@ -36,7 +36,7 @@ from two_chains import build_next, finalize, open_two_chains
 from sharding.shard_state import ShardState
 from consensus.evidence import DoubleSignEvidence, Vote
 from consensus.signing import compute_commit_payload
-from harmony_node.chain.beacon_execution import decode_slashes, encode_slashes
+from harmony_node.chain.beacon_execution import decode_slashes, encode_slashes, is_slash_outstanding
 from harmony_node.types.staking_transaction import EPoSStatus
 from staking.transactions import sign_proof_of_possession
 
@@ -174,6 +174,10 @@ def test_a_double_signer_is_slashed_once_banned_and_not_elected_again(chains: tu
     before = _ledger(beacon)
     snapshot = before.get_snapshot(OPERATOR)
     assert snapshot is not None
+    assert is_slash_outstanding(before, evidence)
+    genesis_signer = DoubleSignEvidence(0, 3, 9, 9, *(Vote((KEYS[0],), h, b"\x00" * 96) for h in (b"\x01" * 32,
+                                                                                           b"\x02" * 32))).encode()
+    assert not is_slash_outstanding(before, genesis_signer)  # a genesis key has no stake to slash
 
     block, view = build_next(beacon, _secret_of, slashes=[evidence, evidence, b"not evidence"])
     assert decode_slashes(block.header.slashes) == [evidence]  # once, and only what proves something
@@ -189,6 +193,8 @@ def test_a_double_signer_is_slashed_once_banned_and_not_elected_again(chains: tu
     reporter = block.header.coinbase  # the leader that included the evidence is paid half
     assert ledger.get_balance(reporter) - before.get_balance(reporter) == slashed // 2
     assert ledger.get_supply().burned - before.get_supply().burned == slashed - slashed // 2
+    # Evidence against a banned validator (its key signs epochs published before the ban) is let go.
+    assert not is_slash_outstanding(ledger, evidence)
     # Evidence is applied once: a block carrying it again is refused.
     again, view = build_next(beacon, _secret_of)
     forced = again.copy(header=again.header.copy(slashes=encode_slashes([evidence])))

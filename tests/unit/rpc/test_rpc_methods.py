@@ -32,6 +32,7 @@ from harmony_node.txpool import TxPool, TxPoolConfig
 from harmony_node.types.eth_transaction import encode_eth_transaction, sign_eth_transaction
 from harmony_node.types.staking_transaction import (
     DEC_PRECISION,
+    CollectRewards,
     CommissionRates,
     CreateValidator,
     Delegate,
@@ -66,7 +67,8 @@ class Node:
 
     def __init__(self, epochs: NetworkEpochs, beacon: Blockchain) -> None:
         self.beacon = beacon
-        self.pool = TxPool(TxPoolConfig(), CONFIG, 0, beacon.get_state())
+        self.pool = TxPool(TxPoolConfig(), CONFIG, 0, beacon.get_state(),
+                           validate_staking=beacon.validate_staking_message)
         info = NodeInfo("0.1.0", "12D3KooWtest", "ExplorerNode", (), 1_700_000_000)
         endpoints = (ShardEndpoint(0, "http://127.0.0.1:9500", "ws://127.0.0.1:9500"),
                      ShardEndpoint(1, "http://127.0.0.1:9502", "ws://127.0.0.1:9502"))
@@ -213,8 +215,12 @@ def test_validators_and_delegations_after_staking_transactions(node: Node) -> No
     create_hash = node.call("hmyv2_sendRawStakingTransaction", "0x" + _create_validator().hex())
     delegate = sign_staking_transaction(Delegate(DELEGATOR, OPERATOR, 1_000 * ONE), nonce=0, gas_price=PRICE,
                                         gas_limit=6_000_000, private_key=DELEGATOR_KEY, chain_id=CONFIG.chain_id)
+    # Checked against the head's records, as Harmony's pool does: no validator there yet.
+    early = node.error("hmyv2_sendRawStakingTransaction", "0x" + encode_staking_transaction(delegate).hex())
+    assert "no validator" in early["message"]
+    assert len(node.call("hmyv2_pendingStakingTransactions")) == 1
+    node.commit_pool()
     node.call("hmyv2_sendRawStakingTransaction", "0x" + encode_staking_transaction(delegate).hex())
-    assert len(node.call("hmyv2_pendingStakingTransactions")) == 2
     node.commit_pool()
     assert node.call("hmyv2_getStakingTransactionByHash", create_hash)["type"] == "CreateValidator"
     assert node.call("hmyv2_getTransactionReceipt", create_hash)["status"] == 1
@@ -237,8 +243,16 @@ def test_validators_and_delegations_after_staking_transactions(node: Node) -> No
     assert network["total-staking"] == 21_000 * ONE and network["epoch-last-block"] == 4
     assert node.error("hmyv2_getValidatorInformation", to_bech32(DELEGATOR))["code"] == -32000
     assert node.call("hmyv2_getDelegationByDelegatorAndValidator", to_bech32(DELEGATOR), to_bech32(OPERATOR))
-    assert node.call("hmyv2_getValidatorInformationByBlockNumber", to_bech32(OPERATOR), 1)["total-delegation"] \
-        == 21_000 * ONE
+    by_block = [node.call("hmyv2_getValidatorInformationByBlockNumber", to_bech32(OPERATOR), n)["total-delegation"]
+                for n in (1, 2)]
+    assert by_block == [20_000 * ONE, 21_000 * ONE]  # created in block 1, delegated to in block 2
+    # The staking rules run at submission: nothing earned yet, nothing to collect; the pool is unchanged.
+    collect = sign_staking_transaction(CollectRewards(DELEGATOR), nonce=1, gas_price=PRICE, gas_limit=6_000_000,
+                                       private_key=DELEGATOR_KEY, chain_id=CONFIG.chain_id)
+    refused = node.error("hmyv2_sendRawStakingTransaction", "0x" + encode_staking_transaction(collect).hex())
+    assert refused["code"] == -32000 and "no rewards to collect" in refused["message"]
+    again = node.error("hmyv2_sendRawStakingTransaction", "0x" + _create_validator().hex())
+    assert again["code"] == -32000 and node.call("hmyv2_getPoolStats")["executable-count"] == 0
 
 
 def test_committees_leader_and_header(node: Node) -> None:
