@@ -28,6 +28,7 @@ from harmony_node.chain.beacon_execution import (
     encode_slashes,
 )
 from harmony_node.chain.incoming_receipts import ProofChecker, apply_incoming_receipts, select_incoming_proofs
+from harmony_node.chain.shard_flows import process_shard_flows
 from harmony_node.db.store import WriteBatch
 from harmony_node.exceptions import InvalidBlock, InvalidTransaction, ValidationError
 from harmony_node.state.state_db import StateDB
@@ -143,6 +144,9 @@ def process_block(
             raise InvalidBlock("shard state is not the assignment this block must publish")
         result = ExecutionResult(result.receipts + tuple(staking_receipts), result.cx_receipts,
                                  result.gas_used + staking_gas)
+    if checker is not None:  # a chain of a sharded network keeps its books for network-wide conservation
+        process_shard_flows(state, compute_fees(block.transactions, result.receipts), result.cx_receipts,
+                            block.incoming_receipts)
     if result.gas_used != header.gas_used:
         raise InvalidBlock(f"gas used {result.gas_used} does not match the header's {header.gas_used}")
     if compute_receipts_root(result.receipts) != header.receipts_root:
@@ -230,6 +234,8 @@ def build_block(
         slashes = encode_slashes(applied_slashes)
         receipts += staking_receipts
         gas_used += staking_gas
+    if checker is not None:
+        process_shard_flows(state, compute_fees(included, receipts), cx_receipts, proofs)
     state_root = state.commit(batch)
     result = ExecutionResult(tuple(receipts), tuple(cx_receipts), gas_used)
     header = make_header(

@@ -40,7 +40,6 @@ from harmony_node.types.staking_transaction import StakingTransaction
 from harmony_node.types.transaction import Transaction
 from sharding.cross_shard import compute_proof_key
 from sharding.crosslink import CrossLink, decode_crosslinks, encode_crosslinks, select_crosslinks, validate_crosslink
-from staking.config import LOCALNET as LOCALNET_STAKING
 from staking.transactions import BlockContext, process_staking_message
 
 CommitteeSource = Callable[[int], Committee]
@@ -74,7 +73,7 @@ class Blockchain:
         if rules is not None and rules.shard_id == BEACON_SHARD:
             epochs = rules.epochs
             self.beacon_rules = BeaconRules(
-                LOCALNET_STAKING, rules.schedule, sum(balance for _, balance in epochs.genesis.alloc),
+                epochs.genesis.staking, rules.schedule, sum(balance for _, balance in epochs.genesis.alloc),
                 epochs.get_committee, epochs.get_slot_validators,
                 lambda epoch, vrf_output, elected: epochs.compute_published_state(epoch, vrf_output, elected).encode())
         self.node_cache = NodeCache()

@@ -16,9 +16,9 @@ The rules (sharding/ has the pure pieces; this module reads the beacon's headers
   whose BLS address is the header's coinbase.
 - The slots are the genesis committees' keys (the network's own nodes, as Harmony's) plus the key
   slots the beacon's EPoS election picked at that same block, with their effective stake as voting
-  power. Genesis slots together hold ``FOUNDATION_SHARE`` of the power while anyone is elected (as
-  Harmony's HarmonyVotePercent), so the network keeps a quorum while elected nodes come and go;
-  with nobody elected, every genesis key votes equally. A key of a genesis slot cannot be elected.
+  power. In every shard with elected slots, its genesis slots together hold ``FOUNDATION_SHARE`` of
+  the shard's power (as Harmony's HarmonyVotePercent), so a shard keeps a quorum while elected nodes
+  come and go; a shard without any is one-key-one-vote. A key of a genesis slot cannot be elected.
 
 A shard chain can run ahead of the beacon only by the lookahead: its last block of an epoch is
 refused while the beacon has not published the next epoch's committee.
@@ -124,16 +124,10 @@ class NetworkEpochs:
         return randomness
 
     def compute_slots(self, elected: Sequence[ElectedSlot]) -> tuple[Slot, ...]:
-        """Genesis slots and elected slots, with the voting power rule of the module docstring."""
+        """Genesis slots (stake 0 until a shard's powers are set) and elected slots (their effective stake)."""
         genesis_keys = {slot.public_key for slot in self.slots}
-        chosen = [Slot(e.public_key, e.validator, e.effective_stake) for e in elected
-                  if e.public_key not in genesis_keys and e.effective_stake > 0]
-        if not chosen:
-            return self.slots
-        numerator, denominator = FOUNDATION_SHARE
-        elected_total = sum(slot.stake for slot in chosen)
-        per_genesis_slot = max(1, elected_total * numerator // ((denominator - numerator) * len(self.slots)))
-        return tuple(Slot(s.public_key, s.validator, per_genesis_slot) for s in self.slots) + tuple(chosen)
+        return self.slots + tuple(Slot(e.public_key, e.validator, e.effective_stake) for e in elected
+                                  if e.public_key not in genesis_keys and e.effective_stake > 0)
 
     def compute_published_state(self, epoch: int, last_vrf_output: bytes,
                                 elected: Sequence[ElectedSlot] = ()) -> ShardState:
@@ -142,8 +136,29 @@ class NetworkEpochs:
         first, last = self.schedule.get_first_block(epoch), self.schedule.get_last_block(epoch)
         outputs = [self._get_beacon_header(n).vrf[:VRF_OUTPUT_SIZE] for n in range(first, last)]
         randomness = compute_epoch_randomness(self.get_randomness(epoch - 1), [*outputs, last_vrf_output])
-        return compute_shard_assignment(self.compute_slots(elected), randomness, epoch + GENESIS_EPOCHS,
-                                        self.num_shards)
+        state = compute_shard_assignment(self.compute_slots(elected), randomness, epoch + GENESIS_EPOCHS,
+                                         self.num_shards)
+        genesis_keys = frozenset(slot.public_key for slot in self.slots)
+        return ShardState(state.epoch, tuple(compute_foundation_powers(slots, genesis_keys) for slots in state.shards))
+
+
+def compute_foundation_powers(slots: Sequence[Slot], genesis_keys: frozenset[bytes]) -> tuple[Slot, ...]:
+    """One shard's slots with its genesis slots holding ``FOUNDATION_SHARE`` of its voting power.
+
+    Per shard, as Harmony's ``votepower.Compute``: with the share taken over the whole network, a
+    shard that drew most of the elected keys gave them more than a third of its power, and elected
+    validators that never ran a node halted that shard for good (no quorum, so no epoch end to
+    boot them for unavailability). Genesis slots split the share equally; elected ones keep their
+    effective stake. A shard with no elected slot stays one-key-one-vote (stakes 0).
+    """
+    elected_total = sum(slot.stake for slot in slots if slot.public_key not in genesis_keys)
+    genesis_count = sum(1 for slot in slots if slot.public_key in genesis_keys)
+    if not elected_total or not genesis_count:
+        return tuple(slots)
+    numerator, denominator = FOUNDATION_SHARE
+    per_genesis_slot = max(1, elected_total * numerator // ((denominator - numerator) * genesis_count))
+    return tuple(Slot(s.public_key, s.validator, per_genesis_slot) if s.public_key in genesis_keys else s
+                 for s in slots)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,17 @@ File format (``localnet_genesis.json`` beside this module is the default localne
       "timestamp": 1561734000,
       "extra_data": "text",
       "alloc": {"one1... or 0x...": "<balance in atto, decimal string or integer>"},
-      "committees": {"0": ["0x<48-byte BLS public key>", ...], ...}
+      "committees": {"0": ["0x<48-byte BLS public key>", ...], ...},
+      "staking": {"preset": "localnet", "block_reward": "7000000000000000000", ...}
     }
 
 Every shard starts with the same ``alloc`` (DESIGN.md §4: the localnet account is funded on every
 shard). Amounts are integers in atto (1 ONE = 10**18 atto); strings avoid JSON float rounding.
+
+``staking`` holds the EPoS parameters (``staking.config.StakingConfig``): a ``preset``
+(``localnet``, the default, or ``mainnet``) and any of its fields to override, amounts in atto,
+rates as 18-decimal fixed point integers (0.5 == "500000000000000000"), ``availability_threshold``
+as ``[numerator, denominator]``. They are rules every node must share, like ``config``.
 
 ``committees`` names the BLS keys that sign each shard's blocks until the first election (Harmony's
 genesis shard state). A shard's committee is written into its block 0 (header ``shard_state``), so
@@ -23,7 +29,7 @@ two files that differ only in committees still give different chains.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,6 +46,9 @@ from harmony_node.state.state_db import StateDB
 from harmony_node.types.block import Block
 from harmony_node.types.derive_sha import EMPTY_ROOT
 from harmony_node.types.header import make_header
+from staking.config import LOCALNET as LOCALNET_STAKING
+from staking.config import MAINNET_LIKE as MAINNET_LIKE_STAKING
+from staking.config import StakingConfig
 
 MAX_GENESIS_FILE_BYTES = 16 * 1024 * 1024
 
@@ -60,6 +69,8 @@ class Genesis:
     """(address, balance in atto), sorted by address so the order in the file does not matter."""
     committees: tuple[tuple[bytes, ...], ...] = ()
     """Per shard, the BLS public keys of its first committee (empty: none configured)."""
+    staking: StakingConfig = LOCALNET_STAKING
+    """The EPoS rules the beacon applies."""
 
     def get_committee_keys(self, shard_id: int) -> tuple[bytes, ...]:
         return self.committees[shard_id] if shard_id < len(self.committees) else ()
@@ -132,7 +143,38 @@ def parse_genesis(text: str | bytes) -> Genesis:
         extra_data=extra.encode(),
         alloc=tuple(sorted(balances.items())),
         committees=_parse_committees(doc.get("committees", {}), config.num_shards),
+        staking=_parse_staking(doc.get("staking", {})),
     )
+
+
+_STAKING_PRESETS = {"localnet": LOCALNET_STAKING, "mainnet": MAINNET_LIKE_STAKING}
+
+
+def _parse_staking(raw: object) -> StakingConfig:
+    if not isinstance(raw, dict):
+        raise InvalidGenesis("field 'staking' must be an object")
+    preset_name = raw.get("preset", "localnet")
+    if preset_name not in _STAKING_PRESETS:
+        raise InvalidGenesis(f"staking preset {preset_name!r} is not one of {', '.join(_STAKING_PRESETS)}")
+    preset = _STAKING_PRESETS[preset_name]
+    known = {f.name for f in fields(StakingConfig)}
+    changes: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name == "preset":
+            continue
+        if name not in known:
+            raise InvalidGenesis(f"unknown staking setting {name!r} (known: {', '.join(sorted(known))})")
+        if name == "availability_threshold":
+            if not isinstance(value, list) or len(value) != 2:
+                raise InvalidGenesis("staking.availability_threshold must be [numerator, denominator]")
+            changes[name] = (_to_int(value[0], "staking.availability_threshold"),
+                             _to_int(value[1], "staking.availability_threshold"))
+        else:
+            changes[name] = _to_int(value, f"staking.{name}")
+    try:
+        return replace(preset, **changes)
+    except ValidationError as exc:  # StakingConfig's own range checks
+        raise InvalidGenesis(f"staking: {exc}") from exc
 
 
 def _parse_committees(raw: object, num_shards: int) -> tuple[tuple[bytes, ...], ...]:

@@ -23,7 +23,6 @@ from harmony_node.rpc.params import PENDING, get_param, read_address, read_block
 from harmony_node.types.staking_transaction import EPoSStatus
 from sharding.schedule import EpochSchedule
 from sharding.shard_state import ShardState
-from staking.config import LOCALNET as STAKING_CONFIG
 from staking.election import compute_election, compute_median, is_eligible
 from staking.epoch import compute_signing_counts
 from staking.ledger import Supply
@@ -184,14 +183,15 @@ class StakingMethods:
         """The election as it would run now over the current records (Harmony: over the snapshot)."""
         ledger = self._get_ledger()
         wrappers = [self._get_wrapper(ledger, a) for a in ledger.get_validator_addresses()]
-        elected = compute_election(wrappers, STAKING_CONFIG)
+        config = self.backend.genesis.staking
+        elected = compute_election(wrappers, config)
         median = compute_median([slot.raw_stake for slot in elected]) if elected else 0
         winners = [{"slot-owner": to_bech32(slot.validator), "bls-public-key": slot.public_key.hex(),
                     "raw-stake": fmt.to_dec(slot.raw_stake), "eposed-stake": fmt.to_dec(slot.effective_stake)}
                    for slot in elected]
         candidates = [{"validator": to_bech32(w.address), "keys-at-auction": [k.hex() for k in w.slot_pub_keys],
                        "stake": w.total_delegation} for w in wrappers if is_eligible(w)]
-        return {"epos-median-stake": fmt.to_dec(median), "max-external-slots": STAKING_CONFIG.external_slots,
+        return {"epos-median-stake": fmt.to_dec(median), "max-external-slots": config.external_slots,
                 "epos-slot-winners": winners, "epos-slot-candidates": candidates}
 
     def get_elected_validator_addresses(self, params: Params) -> list[str]:

@@ -5,18 +5,24 @@ relays the receipts with their proof; the destination credits them once. The des
 is killed as soon as the first transfer is debited, so a view change (and another leader) must
 carry the credit; the source keeps re-sending its proofs, which the destination must refuse as
 spent. At the end, on disk, each recipient holds exactly what was sent to it and, over all shards,
-the funded account and the recipients hold the genesis supply minus the fees that were burned.
+the funded account and the recipients hold the genesis supply minus the fees that were burned, and
+every chain's own counters (fees burned, cross-shard sent and credited, the beacon's supply) close
+the network's books.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from harmony_node.chain.config import ONE
 from harmony_node.chain.genesis import load_genesis
+from harmony_node.chain.shard_flows import get_shard_flows
+from harmony_node.chain.staking_state import StateStakingLedger
+from harmony_node.state.state_db import StateDB
 from crypto import bls
 from harmony_node.types.transaction import encode_transaction, sign_transaction
 from node_cluster import FUNDED_KEY, Cluster, open_stopped_chain, wait_for
@@ -27,6 +33,7 @@ ROUTES = ((0, 1), (1, 2), (2, 0))
 VALUE = 7 * ONE
 GAS_PRICE = 100 * 10**9
 GAS = 21_000
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -42,13 +49,18 @@ def _recipient(source: int, destination: int) -> bytes:
     return bytes([0x50 + source * 4 + destination]) * 20
 
 
-def _balance(cluster: Cluster, shard: int, address: bytes) -> int:
-    """Read from the first stopped node that keeps this shard (every copy agrees: see the other tests)."""
+def _read(cluster: Cluster, shard: int, read: Callable[[StateDB], T]) -> T:
+    """``read`` of the head state of ``shard``, from the first stopped node that keeps it (every copy
+    agrees: see the other tests)."""
     for node in cluster.nodes:
         with open_stopped_chain(node.datadir, cluster.genesis_file, shard) as chain:
             if chain is not None and chain.head.number > 0:
-                return chain.get_state().get_balance(address)
+                return read(chain.get_state())
     raise AssertionError(f"no node kept shard {shard}")
+
+
+def _balance(cluster: Cluster, shard: int, address: bytes) -> int:
+    return _read(cluster, shard, lambda state: state.get_balance(address))
 
 
 def _leader_of(cluster: Cluster, shard: int) -> int | None:
@@ -107,3 +119,11 @@ def test_transfers_are_credited_once_even_when_the_destination_leader_dies(netwo
     total += sum(_balance(network, d, _recipient(s, d)) for s, d in ROUTES)
     fees = len(ROUTES) * GAS * GAS_PRICE
     assert total == SHARDS * alloc - fees, "supply is not conserved across shards"
+    # The network's books, from each chain's own counters: genesis + minted − burned equals what the
+    # accounts hold plus what is in flight between shards (nothing, once every receipt is credited).
+    flows = [_read(network, s, get_shard_flows) for s in range(SHARDS)]
+    supply = _read(network, 0, lambda state: StateStakingLedger(state, alloc).get_supply())
+    assert sum(f.cx_sent for f in flows) == sum(f.cx_credited for f in flows) == len(ROUTES) * VALUE
+    assert [f.fees_burned for f in flows] == [GAS * GAS_PRICE] * SHARDS
+    burned = supply.burned + sum(f.fees_burned for f in flows[1:])  # the beacon's own fees are in its supply
+    assert SHARDS * alloc + supply.minted - burned == total + sum(f.cx_sent - f.cx_credited for f in flows)

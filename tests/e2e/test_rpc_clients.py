@@ -2,7 +2,9 @@
 the ``hmy`` CLI, and raw HTTP abuse.
 
 One localnet (15 processes, started with ``hmy-node localnet up`` on shifted ports) serves every
-test of this module. Each client signs with its own code and reads back through its own RPC calls:
+test of this module, in file order: the tests that create validators come last, because a validator
+whose key no node runs holds slots (and a shard then needs every genesis node for its quorum) until
+it is booted for unavailability. Each client signs with its own code and reads back through its own RPC calls:
 plain and cross-shard transfers credited on the destination shard, a validator created with its
 own BLS key and delegated to, an Ethereum legacy transaction found by hash, receipt and block.
 Bad input (bad address, insufficient funds, wrong passphrase, unknown validator, oversized or
@@ -94,6 +96,86 @@ def _send_transfer(endpoint: str, to: str, amount: int, from_shard: int, to_shar
     return tx_hash
 
 
+def test_web3_and_eth_account(localnet: LocalnetCli) -> None:
+    w3 = Web3(Web3.HTTPProvider(localnet.get_rpc_url(0), request_kwargs={"timeout": 10}))
+    assert w3.eth.chain_id == 1666700000 and w3.eth.block_number > 0
+    sender = Account.from_key(FUNDED_KEY)
+    recipient = Web3.to_checksum_address("0x" + "23" * 20)
+    signed = sender.sign_transaction({"nonce": w3.eth.get_transaction_count(sender.address, "pending"),
+                                      "gasPrice": w3.eth.gas_price, "gas": 21_000, "to": recipient,
+                                      "value": 7 * ONE, "chainId": w3.eth.chain_id})
+    tx_hash = w3.eth.send_raw_transaction(signed.rawTransaction)
+    assert tx_hash == signed.hash
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.3)
+    assert receipt["status"] == 1 and receipt["transactionHash"] == tx_hash
+    assert receipt["from"] == sender.address and receipt["to"] == recipient
+    tx = w3.eth.get_transaction(tx_hash)
+    assert tx["hash"] == tx_hash and tx["value"] == 7 * ONE and tx["blockNumber"] == receipt["blockNumber"]
+    block = w3.eth.get_block(receipt["blockNumber"], full_transactions=True)
+    assert tx_hash in [t["hash"] for t in block["transactions"] if not isinstance(t, bytes)]
+    assert w3.eth.get_balance(recipient) == 7 * ONE
+
+
+def _call(url: str, method: str, *params: Any) -> Any:
+    status, answer = _post(url, json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
+                                            "params": list(params)}).encode())
+    assert status == 200 and answer is not None and "result" in answer, answer
+    return answer["result"]
+
+
+def test_bad_requests_over_http_change_nothing(localnet: LocalnetCli) -> None:
+    url = localnet.get_rpc_url(0)
+    height = _call(url, "hmyv2_blockNumber")
+    pool = _call(url, "hmyv2_getPoolStats")
+    status, answer = _post(url, b"{not json")
+    assert status == 200 and answer is not None and answer["id"] is None and answer["error"]["code"] == -32700
+    status, answer = _post(url, b'{"jsonrpc":"2.0","id":2,"method":"hmyv2_nope","params":[]}')
+    assert answer is not None and answer["error"]["code"] == -32601
+    status, answer = _post(url, b"[" * 100_000 + b"]" * 100_000)
+    assert answer is not None and answer["error"]["code"] == -32600
+    status, answer = _post(url, b'{"jsonrpc":"2.0","id":3,"method":"hmyv2_sendRawTransaction","params":["0x'
+                           + b"00" * (6 * 1024 * 1024) + b'"]}')
+    assert status == 413 and answer is not None and answer["error"]["code"] == -32600
+    status, answer = _post(url, b'{"jsonrpc":"2.0","id":4,"method":"hmyv2_sendRawTransaction","params":["0xf8"]}')
+    assert answer is not None and answer["error"]["code"] == -32000
+    status, answer = _post(url, b'{"jsonrpc":"2.0","id":5,"method":"hmyv2_getBalance","params":["one1x"]}')
+    assert answer is not None and answer["error"]["code"] == -32602
+    batch = json.dumps([{"jsonrpc": "2.0", "id": i, "method": "hmyv2_getEpoch", "params": []} for i in range(5)])
+    status, answer = _post(url, batch.encode())
+    assert status == 200 and isinstance(answer, list) and [a["id"] for a in answer] == list(range(5))
+    # The node kept going and nothing reached its pool.
+    assert _call(url, "hmyv2_getPoolStats") == pool
+    wait_for(lambda: _call(url, "hmyv2_blockNumber") > height + 1, 30, "the chain to keep finalizing blocks")
+
+
+def test_websocket_subscriptions_on_a_live_node(localnet: LocalnetCli) -> None:
+    """newHeads pushes each block the shard finalizes; newPendingTransactions each admitted hash."""
+    url = "ws" + localnet.get_rpc_url(1)[len("http"):]
+    with connect(url, open_timeout=10) as socket:
+        socket.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]}))
+        subscription = json.loads(socket.recv(timeout=10))["result"]
+        socket.send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "eth_subscribe",
+                                "params": ["newPendingTransactions"]}))
+        pending_subscription = json.loads(socket.recv(timeout=10))["result"]
+        # Generous deadlines: on two busy cores a shard can pause for tens of seconds at an epoch change.
+        heads: list[int] = []
+        deadline = time.monotonic() + 90
+        while len(heads) < 2:
+            message = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            assert message["method"] == "eth_subscription"
+            if message["params"]["subscription"] == subscription:
+                heads.append(int(message["params"]["result"]["number"], 16))
+        assert heads[1] == heads[0] + 1
+        tx_hash = _send_transfer(localnet.get_rpc_url(1), to_bech32(b"\x24" * 20), ONE, 1, 1)
+        deadline = time.monotonic() + 30
+        while True:
+            message = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if message["params"]["subscription"] == pending_subscription:
+                assert message["params"]["result"] == tx_hash
+                break
+        socket.send(json.dumps({"jsonrpc": "2.0", "id": 3, "method": "eth_unsubscribe", "params": [subscription]}))
+
+
 def test_pyhmy_plain_cross_shard_and_staking(localnet: LocalnetCli) -> None:
     s0, s1 = localnet.get_rpc_url(0), localnet.get_rpc_url(1)
     assert [s["http"] for s in hmy_blockchain.get_sharding_structure(endpoint=s0)] == \
@@ -139,26 +221,6 @@ def test_pyhmy_plain_cross_shard_and_staking(localnet: LocalnetCli) -> None:
     assert FUNDED in hmy_staking.get_all_validator_addresses(endpoint=s0)
     # Every node follows the beacon, so a shard's RPC node answers staking reads as well.
     assert hmy_staking.get_validator_information(FUNDED, endpoint=s1)["validator"]["address"] == FUNDED
-
-
-def test_web3_and_eth_account(localnet: LocalnetCli) -> None:
-    w3 = Web3(Web3.HTTPProvider(localnet.get_rpc_url(0), request_kwargs={"timeout": 10}))
-    assert w3.eth.chain_id == 1666700000 and w3.eth.block_number > 0
-    sender = Account.from_key(FUNDED_KEY)
-    recipient = Web3.to_checksum_address("0x" + "23" * 20)
-    signed = sender.sign_transaction({"nonce": w3.eth.get_transaction_count(sender.address, "pending"),
-                                      "gasPrice": w3.eth.gas_price, "gas": 21_000, "to": recipient,
-                                      "value": 7 * ONE, "chainId": w3.eth.chain_id})
-    tx_hash = w3.eth.send_raw_transaction(signed.rawTransaction)
-    assert tx_hash == signed.hash
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.3)
-    assert receipt["status"] == 1 and receipt["transactionHash"] == tx_hash
-    assert receipt["from"] == sender.address and receipt["to"] == recipient
-    tx = w3.eth.get_transaction(tx_hash)
-    assert tx["hash"] == tx_hash and tx["value"] == 7 * ONE and tx["blockNumber"] == receipt["blockNumber"]
-    block = w3.eth.get_block(receipt["blockNumber"], full_transactions=True)
-    assert tx_hash in [t["hash"] for t in block["transactions"] if not isinstance(t, bytes)]
-    assert w3.eth.get_balance(recipient) == 7 * ONE
 
 
 def _hmy(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -252,63 +314,3 @@ def test_hmy_cli_transfers_staking_and_errors(localnet: LocalnetCli, tmp_path: P
                   ("blockchain", "median-stake"), ("blockchain", "pool"), ("utility", "shards"),
                   ("utility", "metadata"), ("blockchain", "validator", "all")):
         _hmy(home, *node, *query)
-
-
-def _call(url: str, method: str, *params: Any) -> Any:
-    status, answer = _post(url, json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
-                                            "params": list(params)}).encode())
-    assert status == 200 and answer is not None and "result" in answer, answer
-    return answer["result"]
-
-
-def test_bad_requests_over_http_change_nothing(localnet: LocalnetCli) -> None:
-    url = localnet.get_rpc_url(0)
-    height = _call(url, "hmyv2_blockNumber")
-    pool = _call(url, "hmyv2_getPoolStats")
-    status, answer = _post(url, b"{not json")
-    assert status == 200 and answer is not None and answer["id"] is None and answer["error"]["code"] == -32700
-    status, answer = _post(url, b'{"jsonrpc":"2.0","id":2,"method":"hmyv2_nope","params":[]}')
-    assert answer is not None and answer["error"]["code"] == -32601
-    status, answer = _post(url, b"[" * 100_000 + b"]" * 100_000)
-    assert answer is not None and answer["error"]["code"] == -32600
-    status, answer = _post(url, b'{"jsonrpc":"2.0","id":3,"method":"hmyv2_sendRawTransaction","params":["0x'
-                           + b"00" * (6 * 1024 * 1024) + b'"]}')
-    assert status == 413 and answer is not None and answer["error"]["code"] == -32600
-    status, answer = _post(url, b'{"jsonrpc":"2.0","id":4,"method":"hmyv2_sendRawTransaction","params":["0xf8"]}')
-    assert answer is not None and answer["error"]["code"] == -32000
-    status, answer = _post(url, b'{"jsonrpc":"2.0","id":5,"method":"hmyv2_getBalance","params":["one1x"]}')
-    assert answer is not None and answer["error"]["code"] == -32602
-    batch = json.dumps([{"jsonrpc": "2.0", "id": i, "method": "hmyv2_getEpoch", "params": []} for i in range(5)])
-    status, answer = _post(url, batch.encode())
-    assert status == 200 and isinstance(answer, list) and [a["id"] for a in answer] == list(range(5))
-    # The node kept going and nothing reached its pool.
-    assert _call(url, "hmyv2_getPoolStats") == pool
-    wait_for(lambda: _call(url, "hmyv2_blockNumber") > height + 1, 30, "the chain to keep finalizing blocks")
-
-
-def test_websocket_subscriptions_on_a_live_node(localnet: LocalnetCli) -> None:
-    """newHeads pushes each block the shard finalizes; newPendingTransactions each admitted hash."""
-    url = "ws" + localnet.get_rpc_url(1)[len("http"):]
-    with connect(url, open_timeout=10) as socket:
-        socket.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]}))
-        subscription = json.loads(socket.recv(timeout=10))["result"]
-        socket.send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "eth_subscribe",
-                                "params": ["newPendingTransactions"]}))
-        pending_subscription = json.loads(socket.recv(timeout=10))["result"]
-        # Generous deadlines: on two busy cores a shard can pause for tens of seconds at an epoch change.
-        heads: list[int] = []
-        deadline = time.monotonic() + 90
-        while len(heads) < 2:
-            message = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
-            assert message["method"] == "eth_subscription"
-            if message["params"]["subscription"] == subscription:
-                heads.append(int(message["params"]["result"]["number"], 16))
-        assert heads[1] == heads[0] + 1
-        tx_hash = _send_transfer(localnet.get_rpc_url(1), to_bech32(b"\x24" * 20), ONE, 1, 1)
-        deadline = time.monotonic() + 30
-        while True:
-            message = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
-            if message["params"]["subscription"] == pending_subscription:
-                assert message["params"]["result"] == tx_hash
-                break
-        socket.send(json.dumps({"jsonrpc": "2.0", "id": 3, "method": "eth_unsubscribe", "params": [subscription]}))

@@ -17,6 +17,7 @@ import pytest
 from crypto import bls
 from crypto.secp256k1 import compute_address
 from harmony_node.chain.blockchain import Blockchain
+from harmony_node.chain.shard_flows import ShardFlows, get_shard_flows
 from harmony_node.chain.chain_store import CommitRecord
 from harmony_node.chain.config import ONE, ChainConfig
 from harmony_node.chain.genesis import Genesis
@@ -82,6 +83,9 @@ def test_transfer_is_credited_once(chains: tuple[Blockchain, Blockchain]) -> Non
     assert not again.incoming_receipts
     _finalize(shard, again, view)
     assert shard.get_state().get_balance(RECIPIENT) == 5 * ONE
+    # Each shard's books: the beacon burned the fee and sent 5 ONE, shard 1 credited them, once.
+    assert get_shard_flows(beacon.get_state()) == ShardFlows(21_000 * CONFIG.min_gas_price, 5 * ONE, 0)
+    assert get_shard_flows(shard.get_state()) == ShardFlows(0, 0, 5 * ONE)
 
 
 def _forced_block(shard: Blockchain, proofs: list[CXReceiptsProof]) -> tuple[Block, int]:

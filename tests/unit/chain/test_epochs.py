@@ -17,12 +17,12 @@ from crypto import bls
 from crypto.vrf import compute_vrf
 from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.config import ChainConfig
-from harmony_node.chain.epochs import NetworkEpochs, get_bls_address
+from harmony_node.chain.epochs import NetworkEpochs, compute_foundation_powers, get_bls_address
 from harmony_node.chain.genesis import Genesis
 from harmony_node.exceptions import InvalidBlock
 from harmony_node.types.block import Block
 from two_chains import build_next, finalize, open_two_chains
-from sharding.shard_state import ShardState
+from sharding.shard_state import ShardState, Slot
 
 SECRETS = [bls.generate_secret_key(bytes([i]) * 32) for i in range(1, 9)]
 KEYS = [bls.secret_to_public(s) for s in SECRETS]
@@ -117,3 +117,17 @@ def test_randomness_is_recomputed_from_the_headers_after_a_restart(
     _advance(beacon, 8)
     fresh = NetworkEpochs(GENESIS, epochs.schedule, beacon.get_header(0).hash, beacon)  # a restarted node
     assert fresh.get_randomness(2) == epochs.get_randomness(2) != epochs.get_randomness(1)
+
+
+def test_genesis_slots_hold_the_foundation_share_of_every_shard_with_elected_slots() -> None:
+    genesis = tuple(Slot(bytes([i]) * 48, bytes([i]) * 20, 0) for i in range(1, 5))
+    elected = (Slot(b"\x60" * 48, b"\x60" * 20, 20_000), Slot(b"\x61" * 48, b"\x61" * 20, 30_000))
+    keys = frozenset(slot.public_key for slot in genesis)
+    shard = compute_foundation_powers(genesis + elected, keys)
+    genesis_power = sum(slot.stake for slot in shard if slot.public_key in keys)
+    assert [slot.stake for slot in shard[4:]] == [20_000, 30_000]  # elected keep their effective stake
+    assert len({slot.stake for slot in shard[:4]}) == 1  # genesis slots split the share equally
+    assert abs(genesis_power * 100 - 68 * (genesis_power + 50_000)) < 100 * 4
+    # Unmanned elected keys can never hold a third of a shard: the genesis nodes alone keep a quorum.
+    assert genesis_power * 3 > 2 * (genesis_power + 50_000)
+    assert compute_foundation_powers(genesis, keys) == genesis  # no elected slot: one key, one vote

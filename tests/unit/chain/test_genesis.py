@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ from harmony_node.db.store import WriteBatch
 from harmony_node.state.state_db import StateDB
 from harmony_node.types.block import decode_block, encode_block
 from harmony_node.types.derive_sha import EMPTY_ROOT
+from staking.config import LOCALNET as LOCALNET_STAKING
+from staking.config import MAINNET_LIKE as MAINNET_LIKE_STAKING
 
 LOCALNET_ACCOUNT = from_bech32("one155jp2y76nazx8uw5sa94fr0m4s5aj8e5xm6fu3")
 
@@ -117,3 +120,25 @@ def test_a_key_in_two_committees_is_refused() -> None:
     key = bls.secret_to_public(bls.generate_secret_key(b"\x07" * 32)).hex()
     with pytest.raises(InvalidGenesis, match="twice"):
         parse_genesis(json.dumps({"alloc": {}, "committees": {"0": [key], "1": [key]}}))
+
+
+def test_staking_rules_come_from_the_genesis() -> None:
+    assert parse_genesis("{}").staking == LOCALNET_STAKING  # the default
+    genesis = parse_genesis(json.dumps({"staking": {
+        "preset": "mainnet", "block_reward": "5000000000000000000", "lock_period_epochs": 2,
+        "availability_threshold": [1, 2], "slash_rate": str(10**18 // 4)}}))
+    assert genesis.staking == replace(MAINNET_LIKE_STAKING, block_reward=5 * 10**18, lock_period_epochs=2,
+                                      availability_threshold=(1, 2), slash_rate=10**18 // 4)
+
+
+@pytest.mark.parametrize("staking, reason", [
+    ({"preset": "testnet"}, "staking preset"),
+    ({"block_rewards": 1}, "unknown staking setting 'block_rewards'"),
+    ({"block_reward": -1}, "must not be negative"),
+    ({"slash_rate": str(2 * 10**18)}, "slash_rate must be between 0 and 1"),
+    ({"availability_threshold": [3]}, "numerator, denominator"),
+    ([], "must be an object"),
+])
+def test_bad_staking_rules_are_refused(staking: object, reason: str) -> None:
+    with pytest.raises(InvalidGenesis, match=reason):
+        parse_genesis(json.dumps({"staking": staking}))
