@@ -50,13 +50,18 @@ def _recipient(source: int, destination: int) -> bytes:
 
 
 def _read(cluster: Cluster, shard: int, read: Callable[[StateDB], T]) -> T:
-    """``read`` of the head state of ``shard``, from the first stopped node that keeps it (every copy
-    agrees: see the other tests)."""
+    """``read`` of the head state of ``shard`` from the node with the longest copy of it: every copy is
+    a prefix of the longest (see the other tests), and a validator that stopped following the shard
+    when committees moved keeps a shorter one."""
+    best: tuple[int, Path] | None = None
     for node in cluster.nodes:
         with open_stopped_chain(node.datadir, cluster.genesis_file, shard) as chain:
-            if chain is not None and chain.head.number > 0:
-                return read(chain.get_state())
-    raise AssertionError(f"no node kept shard {shard}")
+            if chain is not None and chain.head.number > 0 and (best is None or chain.head.number > best[0]):
+                best = (chain.head.number, node.datadir)
+    assert best is not None, f"no node kept shard {shard}"
+    with open_stopped_chain(best[1], cluster.genesis_file, shard) as chain:
+        assert chain is not None
+        return read(chain.get_state())
 
 
 def _balance(cluster: Cluster, shard: int, address: bytes) -> int:
