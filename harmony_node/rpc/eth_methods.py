@@ -21,7 +21,6 @@ from harmony_node.rpc.chain_reads import (
     get_block,
     get_block_by_hash,
     get_leader_address,
-    get_transaction_at,
 )
 from harmony_node.rpc.dispatch import Dispatcher
 from harmony_node.rpc.errors import ServerError
@@ -34,7 +33,6 @@ from harmony_node.rpc.params import (
     read_bool,
     read_hash,
     read_hex_bytes,
-    read_quantity,
     validate_param_count,
 )
 from harmony_node.types.block import Block
@@ -186,16 +184,8 @@ class EthMethods:
         return self._format_block(block, full)
 
     def _get_at(self, params: Params, by_hash: bool) -> dict[str, Any] | None:
-        chain = self.backend.get_chain()
-        index = read_quantity(get_param(params, 1, "index"), "index")
-        try:
-            if by_hash:
-                block = get_block_by_hash(chain, read_hash(get_param(params, 0, "block hash"), "block hash"))
-            else:
-                block = get_block(chain, read_block_number(get_param(params, 0, "block number")))
-            return self._format_transaction(get_transaction_at(chain, block, index, staking=False))
-        except NotFound:
-            return None
+        found = self.hmy.get_included_at(params, by_hash=by_hash, staking=False)
+        return None if found is None else self._format_transaction(found)
 
     def get_transaction_by_block_number_and_index(self, params: Params) -> dict[str, Any] | None:
         return self._get_at(params, by_hash=False)

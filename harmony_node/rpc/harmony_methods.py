@@ -485,7 +485,7 @@ class HarmonyMethods:
                                                   block_number=None, index=None, timestamp=None)
         return None
 
-    def _get_at(self, params: Params, by_hash: bool, staking: bool) -> IncludedTransaction | None:
+    def get_included_at(self, params: Params, by_hash: bool, staking: bool) -> IncludedTransaction | None:
         chain = self.backend.get_chain()
         index = read_quantity(get_param(params, 1, "index"), "index")
         try:
@@ -498,19 +498,19 @@ class HarmonyMethods:
             return None
 
     def get_transaction_by_block_number_and_index(self, params: Params) -> dict[str, Any] | None:
-        found = self._get_at(params, by_hash=False, staking=False)
+        found = self.get_included_at(params, by_hash=False, staking=False)
         return None if found is None else self.format_transaction(found)
 
     def get_transaction_by_block_hash_and_index(self, params: Params) -> dict[str, Any] | None:
-        found = self._get_at(params, by_hash=True, staking=False)
+        found = self.get_included_at(params, by_hash=True, staking=False)
         return None if found is None else self.format_transaction(found)
 
     def get_staking_transaction_by_block_number_and_index(self, params: Params) -> dict[str, Any] | None:
-        found = self._get_at(params, by_hash=False, staking=True)
+        found = self.get_included_at(params, by_hash=False, staking=True)
         return None if found is None else self.format_staking_transaction(found)
 
     def get_staking_transaction_by_block_hash_and_index(self, params: Params) -> dict[str, Any] | None:
-        found = self._get_at(params, by_hash=True, staking=True)
+        found = self.get_included_at(params, by_hash=True, staking=True)
         return None if found is None else self.format_staking_transaction(found)
 
     def _count(self, params: Params, by_hash: bool, staking: bool) -> int | str:
