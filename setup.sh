@@ -11,12 +11,14 @@ if ! "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>
 fi
 
 # libp2p pins fastecdsa, which PyPI ships only as source: building it needs a C compiler and GMP headers.
+# The explorer page's end-to-end test (tests/e2e/test_explorer_page.py) runs Debian's chromium headless.
 missing=()
 command -v gcc >/dev/null 2>&1 || missing+=(build-essential)
 [ -e /usr/include/gmp.h ] || [ -e /usr/include/x86_64-linux-gnu/gmp.h ] || [ -e /usr/include/aarch64-linux-gnu/gmp.h ] || missing+=(libgmp-dev)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "setup: installing ${missing[*]} (needed to build fastecdsa for libp2p)"
+        echo "setup: installing ${missing[*]} (to build fastecdsa for libp2p; chromium for the explorer test)"
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
         echo "setup: missing system packages: ${missing[*]}" >&2

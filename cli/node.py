@@ -249,7 +249,7 @@ def localnet_group() -> None:
 @click.option("--block-time", "block_time_ms", type=click.IntRange(min=100), default=None,
               help="Target block time in ms. Default 1000 (new localnet only).")
 @click.option("--epoch-blocks", type=click.IntRange(min=1), default=None,
-              help="Blocks per epoch, recorded in the manifest (nodes do not use it yet). Default 16.")
+              help="Blocks per epoch (written into the genesis). Default 16 (new localnet only).")
 @click.option("--base-port", type=click.IntRange(min=1, max=65535), default=None,
               help="Shift every port range so that validator 0 listens on this p2p port. Default 9000.")
 @click.option("--foreground", is_flag=True, help="Stay attached; Ctrl-C stops the localnet.")
@@ -285,6 +285,30 @@ def localnet_up(datadir: str, shards: int | None, validators_per_shard: int | No
         click.echo("localnet stopped")
     else:
         click.echo(f"`hmy-node localnet status --datadir {datadir}` shows the chains; `down` stops them")
+
+
+@localnet_group.command("add-validator")
+@_datadir_option
+@click.option("--bls-key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Encrypted BLS key file of the validator (as `hmy-node keys generate-bls` writes it).")
+@click.option("--passphrase-file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="File whose first line unlocks the key.")
+def localnet_add_validator(datadir: str, key_file: str, passphrase_file: str) -> None:
+    """Run a node for a BLS key of your own in the localnet, next to its own nodes.
+
+    For a validator created with `hmy staking create-validator`: the node signs once the beacon
+    elects the key (at the end of an epoch). `down`, `up` and `reset` treat it like the others.
+    """
+    from harmony_node.node import localnet
+
+    try:
+        node, ready = localnet.add_validator(Path(datadir), Path(key_file), Path(passphrase_file))
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"started {node.name} for BLS key {node.bls_public_key} (p2p {node.p2p_port}, rpc {node.rpc_port}, "
+               f"metrics {node.metrics_port})")
+    if not ready:
+        click.echo(f"{node.name} is still starting (not serving metrics yet)")
 
 
 @localnet_group.command("status")

@@ -6,6 +6,8 @@ DESIGN.md §4 is the contract. A localnet lives in one directory (default ``./.l
     genesis.json        network ``localnet``, chain id 2, the funded localnet account, committees
     passphrase          unlocks every validator key (the keys are throwaway: light scrypt)
     s0-v0/ ... s0-rpc/  one directory per node: LevelDB chains, p2p.key, validator.key, node.log, node.pid
+    x0/ x1/ ...         validators added later for keys of your own (``add-validator``): the key and
+                        its passphrase are copied in, so the localnet restarts them like the others
 
 Material is deterministic (BLS keys come from fixed strings), so every fresh localnet has the same
 committees and genesis hashes and a wallet configured once keeps working after ``reset``. Nodes run
@@ -17,6 +19,7 @@ Ports, shifted together by ``base_port - 9000`` (global validator index ``i``, s
 
     validator  p2p 9000+i   rpc 9600+i    metrics 9800+i
     rpc node   p2p 9100+s   rpc 9500+2s   metrics 9900+s
+    added k    p2p 9200+k   rpc 9700+k    metrics 9950+k
 """
 
 from __future__ import annotations
@@ -114,6 +117,8 @@ class NodeSpec:
     key_file: str | None
     bls_public_key: str | None
     peer_id: str
+    passphrase_file: str | None = None
+    """Unlocks ``key_file`` when it is not the localnet's own passphrase (an added validator's key)."""
 
     @property
     def ports(self) -> tuple[int, int, int]:
@@ -241,11 +246,17 @@ def create_localnet(root: Path, settings: LocalnetSettings) -> Localnet:
                               plan.name, key_file, public_key, get_peer_id(node_dir / "p2p.key")))
     (root / GENESIS_FILE).write_text(json.dumps(build_genesis(settings.shards, committees, settings.epoch_blocks), indent=2) + "\n")
     localnet = Localnet(root, settings, tuple(nodes))
-    manifest = {"version": MANIFEST_VERSION, "settings": asdict(settings), "nodes": [asdict(n) for n in nodes]}
-    tmp = root / (MANIFEST_FILE + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    tmp.replace(root / MANIFEST_FILE)
+    write_manifest(localnet)
     return localnet
+
+
+def write_manifest(localnet: Localnet) -> None:
+    """Replace the manifest atomically: a crash leaves the old one or the new one, never half of one."""
+    manifest = {"version": MANIFEST_VERSION, "settings": asdict(localnet.settings),
+                "nodes": [asdict(n) for n in localnet.nodes]}
+    tmp = localnet.root / (MANIFEST_FILE + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    tmp.replace(localnet.root / MANIFEST_FILE)
 
 
 def load_localnet(root: Path) -> Localnet | None:
@@ -283,7 +294,8 @@ def build_start_command(localnet: Localnet, node: NodeSpec, executable: str) -> 
     # A validator's RPC answers for its genesis shard, which it keeps following as committees move.
     command += ["--shard", str(node.shard)]
     if node.key_file is not None:
-        command += ["--bls-key", str(localnet.root / node.key_file), "--passphrase-file", str(localnet.passphrase_file)]
+        passphrase_file = localnet.root / node.passphrase_file if node.passphrase_file else localnet.passphrase_file
+        command += ["--bls-key", str(localnet.root / node.key_file), "--passphrase-file", str(passphrase_file)]
     return command
 
 
@@ -419,6 +431,65 @@ def up(root: Path, requested: dict[str, int | None], ready_timeout: float = READ
         not_ready = wait_until_serving(localnet, to_start, ready_timeout)
     left = tuple(node.name for node in localnet.nodes if node.name in running)
     return UpResult(localnet, created, tuple(pids), left, tuple(not_ready))
+
+
+MAX_ADDED_VALIDATORS = 50
+"""Ports of added validators run 9200+k / 9700+k / 9950+k; the 50 above 9950 end at the range's end."""
+
+
+def plan_added_validator(localnet: Localnet) -> PortPlan:
+    """Name and ports of the next added validator (``x0``, ``x1``, ...)."""
+    index = sum(1 for node in localnet.nodes if node.name.startswith("x"))
+    if index >= MAX_ADDED_VALIDATORS:
+        raise LocalnetError(f"a localnet holds at most {MAX_ADDED_VALIDATORS} added validators")
+    offset = localnet.settings.base_port - DEFAULT_BASE_PORT
+    # Its RPC answers for the beacon, which every node follows; it validates wherever its key is elected.
+    return PortPlan(f"x{index}", "validator", 0, offset + 9200 + index, offset + 9700 + index,
+                    offset + 9950 + index, None)
+
+
+def add_validator(root: Path, key_file: Path, passphrase_file: Path,
+                  ready_timeout: float = READY_TIMEOUT_S) -> tuple[NodeSpec, bool]:
+    """Add a node running the BLS key in ``key_file`` to the localnet and start it.
+
+    For a validator created on the localnet (``hmy staking create-validator``) with a key of your
+    own: it signs once the beacon elects the key. The key and passphrase are copied into the node's
+    directory, so ``down``/``up`` restart it and ``reset`` removes it with the rest. A key that a
+    node of the localnet already runs is refused: two nodes signing with one key double-sign.
+    Returns the node and whether it is serving by the deadline.
+    """
+    from harmony_node.node.keys import load_validator_keys, read_passphrase_file
+    from harmony_node.p2p.identity import get_peer_id
+
+    localnet = require_localnet(root)
+    passphrase = read_passphrase_file(passphrase_file)
+    [secret] = load_validator_keys([key_file], passphrase)
+    public_key = "0x" + bls.secret_to_public(secret).hex()
+    with lock_localnet(localnet.root):
+        localnet = require_localnet(root)  # re-read under the lock: another command may have added one
+        runner = next((node.name for node in localnet.nodes if node.bls_public_key == public_key), None)
+        if runner is not None:
+            raise LocalnetError(f"node {runner} already runs BLS key {public_key[:18]}...; "
+                                "a key run by two nodes signs twice and is slashed")
+        plan = plan_added_validator(localnet)
+        busy = [f"port {port} is in use" for port in (plan.p2p_port, plan.rpc_port, plan.metrics_port)
+                if not is_port_free(port)]
+        if busy:
+            raise LocalnetError(f"cannot add {plan.name}: " + "; ".join(busy))
+        node_dir = localnet.root / plan.name
+        node_dir.mkdir(exist_ok=True)
+        shutil.copyfile(key_file, node_dir / KEY_FILE)
+        (node_dir / PASSPHRASE_FILE).write_text(passphrase + "\n")
+        for secret_file in (node_dir / KEY_FILE, node_dir / PASSPHRASE_FILE):
+            secret_file.chmod(0o600)
+        node = NodeSpec(plan.name, plan.role, plan.shard, plan.p2p_port, plan.rpc_port, plan.metrics_port,
+                        plan.name, f"{plan.name}/{KEY_FILE}", public_key, get_peer_id(node_dir / "p2p.key"),
+                        passphrase_file=f"{plan.name}/{PASSPHRASE_FILE}")
+        localnet = Localnet(localnet.root, localnet.settings, (*localnet.nodes, node))
+        write_manifest(localnet)
+        spawn_node(localnet, node, find_hmy_node())
+        not_ready = wait_until_serving(localnet, [node], ready_timeout)
+    return node, not not_ready
 
 
 def wait_until_serving(localnet: Localnet, nodes: Sequence[NodeSpec], timeout: float) -> list[str]:

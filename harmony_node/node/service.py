@@ -75,6 +75,7 @@ from harmony_node.p2p.gossip import GossipMessage, GossipNode
 from harmony_node.p2p.host import P2PConfig
 from harmony_node.node.rpc_service import build_backend, build_server_config, get_rpc_shard
 from harmony_node.p2p.topics import Network, client_topic, node_topic, sync_protocol_id
+from harmony_node.rpc.explorer import get_explorer_pages
 from harmony_node.rpc.format import Flavour, format_block
 from harmony_node.rpc.namespaces import build_dispatcher
 from harmony_node.rpc.server import serve_rpc
@@ -148,6 +149,9 @@ class ChainService:
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     nursery: trio.Nursery | None = None
     validating: bool = False
+    """A key of ours is in the committee of the next block."""
+    joined: bool = False
+    """Subscribed to the consensus topic (from an epoch before validating; see ``update_membership``)."""
     last_block_time: float = 0.0
     last_block_monotonic: float = field(default_factory=time.monotonic)
     bad_sync_peers: frozenset[str] = frozenset()
@@ -382,24 +386,42 @@ class ChainService:
             self.slash_pool.setdefault(keccak256(envelope.payload), envelope.payload)
 
     async def update_membership(self) -> None:
-        """Join the consensus topic while a key of ours is in the next block's committee; leave it after."""
-        try:
-            committee = self.chain.get_committee(self.chain.head.number + 1)
-        except NotFound:
-            return
-        validating = any(key in self.node.own_keys for key in committee.public_keys)
+        """Validate while a key of ours is in the next block's committee; be on the consensus topic an epoch
+        earlier too, and until the epoch after ours begins.
+
+        Joining at the epoch boundary itself lost the first block of every epoch: the leader proposes
+        as soon as the last block commits, before the new members have joined (or even committed that
+        block) and before their subscriptions have reached it, so their votes were missing and the
+        height needed view changes (4-42 s on a four-block-epoch localnet). Joining an epoch early
+        also leaves gossipsub time to build the mesh; staying subscribed across a one-epoch gap
+        avoids the leave/rejoin churn that its 60 s prune backoff punishes.
+        """
+        head = self.chain.head.number
+        validating = self._has_key_in_committee(head + 1)
+        schedule = self.node.epochs.schedule
+        next_epoch_start = schedule.get_first_block(schedule.compute_epoch(head + 1) + 1)
+        joined = validating or self._has_key_in_committee(next_epoch_start)
         self.metrics.set("hmy_consensus_validating", float(validating), self.shard_id)
-        if validating == self.validating:
+        if validating != self.validating:
+            self.validating = validating
+            log.info("validating" if validating else "following", extra={"shard": self.shard_id, "from": head + 1})
+        if joined == self.joined:
             return
-        self.validating = validating
-        if validating:
+        self.joined = joined
+        if joined:
             messages = await self.node.gossip.subscribe(self.consensus_topic)
             assert self.nursery is not None
             self.nursery.start_soon(self.run_consensus_in, messages)
-            log.info("validating", extra={"shard": self.shard_id, "from": self.chain.head.number + 1})
         else:
             await self.node.gossip.unsubscribe(self.consensus_topic)
-            log.info("following", extra={"shard": self.shard_id, "from": self.chain.head.number + 1})
+
+    def _has_key_in_committee(self, number: int) -> bool:
+        """Whether one of our keys signs block ``number`` (False while its committee is unpublished)."""
+        try:
+            committee = self.chain.get_committee(number)
+        except NotFound:
+            return False
+        return any(key in self.node.own_keys for key in committee.public_keys)
 
     # --- gossip in and out -----------------------------------------------------------------------
 
@@ -702,7 +724,8 @@ async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STAT
                     await nursery.start(serve_metrics, node.metrics, config.metrics.host, config.metrics.port)
                 if config.rpc.enabled:
                     dispatcher = build_dispatcher(build_backend(node), node.subscriptions)
-                    await nursery.start(serve_rpc, dispatcher, build_server_config(config), node.subscriptions)
+                    await nursery.start(serve_rpc, dispatcher, build_server_config(config), node.subscriptions,
+                                        get_explorer_pages())
                     log.info("rpc started", extra={"shard": node.rpc_shard,
                                                    "url": f"http://{config.rpc.host}:{config.rpc.port}"})
                 node.start_chain(beacon)

@@ -23,13 +23,14 @@ import trio
 from libp2p.abc import ISubscriptionAPI
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
-from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, GossipSub
+from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
 from libp2p.tools.anyio_service import background_trio_service
 
 from harmony_node.exceptions import ValidationError
 from harmony_node.p2p.errors import P2PError
+from harmony_node.p2p.flood_publish import FloodPublishGossipSub
 from harmony_node.p2p.host import RPC_OVERHEAD, P2PConfig, build_host, parse_peer_multiaddr
 from harmony_node.p2p.libp2p_tuning import raise_pubsub_limits, route_libp2p_logs
 from harmony_node.p2p.peering import DIAL_ERRORS, is_connected, keep_connected
@@ -59,7 +60,7 @@ class GossipNode:
             config.outbound_queue_size, config.subscription_buffer, config.max_message_size + RPC_OVERHEAD
         )
         self._host, _ = build_host(config)
-        self._gossipsub = GossipSub(
+        self._gossipsub = FloodPublishGossipSub(
             # gossipsub v1.2 is not offered: its IDONTWANT control message is sent for every message
             # received (6.7% of a loaded validator's time in py-spy), and an idle default localnet took
             # 175-184% of a core with it against 129-153% without (bench note, session 4).

@@ -14,8 +14,6 @@ malformed requests) gets a clear error and changes nothing.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -40,7 +38,7 @@ from crypto.address import to_bech32
 from crypto.bls_keyfile import save_bls_key
 from crypto.secp256k1 import compute_address
 from harmony_node.chain.config import ONE
-from localnet_runner import LocalnetCli, find_free_base_port
+from localnet_runner import LocalnetCli, find_free_base_port, run_hmy
 from node_cluster import wait_for
 from staking.transactions import sign_proof_of_possession
 
@@ -48,7 +46,6 @@ pytestmark = pytest.mark.slow
 
 FUNDED_KEY = "1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc"
 FUNDED = "one155jp2y76nazx8uw5sa94fr0m4s5aj8e5xm6fu3"
-HMY = str(Path(sys.executable).with_name("hmy"))
 GAS_PRICE = 100 * 10**9
 
 
@@ -223,14 +220,6 @@ def test_pyhmy_plain_cross_shard_and_staking(localnet: LocalnetCli) -> None:
     assert hmy_staking.get_validator_information(FUNDED, endpoint=s1)["validator"]["address"] == FUNDED
 
 
-def _hmy(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([HMY, *args], capture_output=True, text=True, timeout=90,
-                            env={"HMY_CLI_HOME": str(home), "PATH": "/usr/bin:/bin"})
-    if check:
-        assert result.returncode == 0, result.stdout + result.stderr
-    return result
-
-
 def test_hmy_cli_transfers_staking_and_errors(localnet: LocalnetCli, tmp_path: Path) -> None:
     node = ("--node", localnet.get_rpc_url(0))
     home = tmp_path / "hmy-home"
@@ -239,78 +228,78 @@ def test_hmy_cli_transfers_staking_and_errors(localnet: LocalnetCli, tmp_path: P
     wrong = tmp_path / "wrong"
     wrong.write_text("wrong horse\n")
     pass_args = ("--passphrase-file", str(passphrase))
-    _hmy(home, "keys", "import-private-key", FUNDED_KEY, "funded", *pass_args, "--light")
-    _hmy(home, "keys", "add", "operator", *pass_args, "--light")
-    keys = json.loads(_hmy(home, "--json", "keys", "list").stdout)
+    run_hmy(home, "keys", "import-private-key", FUNDED_KEY, "funded", *pass_args, "--light")
+    run_hmy(home, "keys", "add", "operator", *pass_args, "--light")
+    keys = json.loads(run_hmy(home, "--json", "keys", "list").stdout)
     operator = next(k["address"] for k in (keys if isinstance(keys, list) else keys["keys"]) if k["name"] == "operator")
 
-    balances = json.loads(_hmy(home, *node, "--json", "balances", FUNDED).stdout)
+    balances = json.loads(run_hmy(home, *node, "--json", "balances", FUNDED).stdout)
     assert len(balances if isinstance(balances, list) else balances["balances"]) == 3
 
-    _hmy(home, *node, "transfer", "--from", FUNDED, "--to", operator, "--amount", "30000", "--from-shard", "0",
+    run_hmy(home, *node, "transfer", "--from", FUNDED, "--to", operator, "--amount", "30000", "--from-shard", "0",
          "--to-shard", "0", "--wait", *pass_args)
-    _hmy(home, *node, "transfer", "--from", FUNDED, "--to", operator, "--amount", "1.5", "--from-shard", "0",
+    run_hmy(home, *node, "transfer", "--from", FUNDED, "--to", operator, "--amount", "1.5", "--from-shard", "0",
          "--to-shard", "2", "--wait", *pass_args)
-    shards = json.loads(_hmy(home, *node, "--json", "balances", operator).stdout)
+    shards = json.loads(run_hmy(home, *node, "--json", "balances", operator).stdout)
     text = json.dumps(shards)
     assert "30000" in text and "1.5" in text
 
     # Refusals change nothing: bad address (usage), insufficient funds and wrong passphrase (node / key).
-    assert _hmy(home, *node, "transfer", "--from", FUNDED, "--to", "one1bad", "--amount", "1", "--from-shard", "0",
+    assert run_hmy(home, *node, "transfer", "--from", FUNDED, "--to", "one1bad", "--amount", "1", "--from-shard", "0",
                 "--to-shard", "0", *pass_args, check=False).returncode == 2
-    poor = _hmy(home, *node, "transfer", "--from", operator, "--to", FUNDED, "--amount", "99999999",
+    poor = run_hmy(home, *node, "transfer", "--from", operator, "--to", FUNDED, "--amount", "99999999",
                 "--from-shard", "0", "--to-shard", "0", *pass_args, check=False)
     assert poor.returncode == 1 and len(poor.stderr.strip().splitlines()) == 1 and "Error" in poor.stderr
-    locked = _hmy(home, *node, "transfer", "--from", FUNDED, "--to", operator, "--amount", "1", "--from-shard", "0",
+    locked = run_hmy(home, *node, "transfer", "--from", FUNDED, "--to", operator, "--amount", "1", "--from-shard", "0",
                   "--to-shard", "0", "--passphrase-file", str(wrong), check=False)
     assert locked.returncode == 1 and "passphrase" in locked.stderr.lower()
-    assert "30000" in json.dumps(json.loads(_hmy(home, *node, "--json", "balances", operator).stdout))
+    assert "30000" in json.dumps(json.loads(run_hmy(home, *node, "--json", "balances", operator).stdout))
 
     # The operator creates a validator with a BLS key of its own; the funded account delegates.
     bls_file = tmp_path / "validator.key"
     save_bls_key(bls_file, bls.generate_secret_key(b"\x32" * 32), "bls pass", scrypt_n=2**10)
     bls_pass = tmp_path / "bls-pass"
     bls_pass.write_text("bls pass\n")
-    _hmy(home, *node, "staking", "create-validator", "--validator-addr", operator, "--name", "cli-validator",
+    run_hmy(home, *node, "staking", "create-validator", "--validator-addr", operator, "--name", "cli-validator",
          "--identity", "cli", "--website", "https://cli.example", "--security-contact", "ops", "--details", "e2e",
          "--rate", "0.1", "--max-rate", "0.5", "--max-change-rate", "0.05", "--min-self-delegation", "10000",
          "--max-total-delegation", "1000000", "--amount", "20000", "--bls-key-file", str(bls_file),
          "--bls-passphrase-file", str(bls_pass), "--wait", *pass_args)
-    _hmy(home, *node, "staking", "delegate", "--delegator-addr", FUNDED, "--validator-addr", operator,
+    run_hmy(home, *node, "staking", "delegate", "--delegator-addr", FUNDED, "--validator-addr", operator,
          "--amount", "500", "--wait", *pass_args)
-    info = json.loads(_hmy(home, *node, "--json", "blockchain", "validator", "information", operator).stdout)
+    info = json.loads(run_hmy(home, *node, "--json", "blockchain", "validator", "information", operator).stdout)
     info_text = json.dumps(info)
     assert "cli-validator" in info_text
-    delegations = json.loads(_hmy(home, *node, "--json", "blockchain", "delegation", "by-delegator", FUNDED).stdout)
+    delegations = json.loads(run_hmy(home, *node, "--json", "blockchain", "delegation", "by-delegator", FUNDED).stdout)
     assert operator in json.dumps(delegations)
-    unknown = _hmy(home, *node, "blockchain", "validator", "information", to_bech32(b"\x44" * 20), check=False)
+    unknown = run_hmy(home, *node, "blockchain", "validator", "information", to_bech32(b"\x44" * 20), check=False)
     assert unknown.returncode == 1 and "not found" in unknown.stderr
     # The rest of the staking life: edit, undelegate; the operator's validator has earned nothing yet
     # (it is elected at the next epoch at the earliest), so collecting or compounding its self-stake's
     # reward is refused by the node with its reason.
-    _hmy(home, *node, "staking", "edit-validator", "--validator-addr", operator, "--details", "edited",
+    run_hmy(home, *node, "staking", "edit-validator", "--validator-addr", operator, "--details", "edited",
          "--wait", *pass_args)
-    sent = _hmy(home, *node, "--json", "staking", "undelegate", "--delegator-addr", FUNDED, "--validator-addr",
+    sent = run_hmy(home, *node, "--json", "staking", "undelegate", "--delegator-addr", FUNDED, "--validator-addr",
                 operator, "--amount", "200", "--wait", *pass_args)
     undelegate_hash = json.loads(sent.stdout)["hash"]
-    info_text = _hmy(home, *node, "--json", "blockchain", "validator", "information", operator).stdout
+    info_text = run_hmy(home, *node, "--json", "blockchain", "validator", "information", operator).stdout
     assert "edited" in info_text and '"undelegations"' in info_text
     for directive in ("collect-rewards", "compound-rewards"):
-        refused = _hmy(home, *node, "staking", directive, "--delegator-addr", operator, *pass_args, check=False)
+        refused = run_hmy(home, *node, "staking", directive, "--delegator-addr", operator, *pass_args, check=False)
         assert refused.returncode == 1 and "no rewards" in refused.stderr, refused.stderr
-    assert json.loads(_hmy(home, *node, "--json", "blockchain", "transaction", undelegate_hash).stdout)
-    receipt = json.loads(_hmy(home, *node, "--json", "blockchain", "receipt", undelegate_hash).stdout)
+    assert json.loads(run_hmy(home, *node, "--json", "blockchain", "transaction", undelegate_hash).stdout)
+    receipt = json.loads(run_hmy(home, *node, "--json", "blockchain", "receipt", undelegate_hash).stdout)
     assert "1" in json.dumps(receipt.get("status", receipt))
-    dry = json.loads(_hmy(home, *node, "--json", "transfer", "--from", FUNDED, "--to", operator, "--amount", "1",
+    dry = json.loads(run_hmy(home, *node, "--json", "transfer", "--from", FUNDED, "--to", operator, "--amount", "1",
                           "--from-shard", "0", "--to-shard", "0", "--dry-run", *pass_args).stdout)
     assert dry["sent"] is False and dry["raw"].startswith("0x")
     export_dir = tmp_path / "exported"
     export_dir.mkdir()
-    _hmy(home, "keys", "export-ks", "operator", str(export_dir))
-    _hmy(home, "keys", "remove", "operator", "--yes")
-    _hmy(home, "keys", "import-ks", str(next(export_dir.iterdir())), "operator-again", *pass_args)
-    assert "operator-again" in _hmy(home, "keys", "list").stdout
+    run_hmy(home, "keys", "export-ks", "operator", str(export_dir))
+    run_hmy(home, "keys", "remove", "operator", "--yes")
+    run_hmy(home, "keys", "import-ks", str(next(export_dir.iterdir())), "operator-again", *pass_args)
+    assert "operator-again" in run_hmy(home, "keys", "list").stdout
     for query in (("blockchain", "latest-header"), ("blockchain", "block", "1"), ("blockchain", "committees"),
                   ("blockchain", "median-stake"), ("blockchain", "pool"), ("utility", "shards"),
                   ("utility", "metadata"), ("blockchain", "validator", "all")):
-        _hmy(home, *node, *query)
+        run_hmy(home, *node, *query)

@@ -20,6 +20,23 @@ from typing import Any
 from harmony_node.node.localnet import LocalnetSettings, is_node_command, is_port_free, plan_nodes, read_proc_cmdline
 
 HMY_NODE = str(Path(sys.executable).with_name("hmy-node"))
+HMY = str(Path(sys.executable).with_name("hmy"))
+
+
+def run_hmy(home: Path, *args: str, check: bool = True, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """The ``hmy`` CLI as a user runs it, with its key store in ``home``; ``check``: exit 0 or fail with its output."""
+    result = subprocess.run([HMY, *args], capture_output=True, text=True, timeout=timeout,
+                            env={"HMY_CLI_HOME": str(home), "PATH": "/usr/bin:/bin"})
+    if check:
+        assert result.returncode == 0, f"hmy {' '.join(args)}: " + result.stdout + result.stderr
+    return result
+
+
+def run_hmy_node(*args: str, timeout: float = 60) -> str:
+    """``hmy-node ARGS``' output; fails the test with its output unless it exits 0."""
+    result = subprocess.run([HMY_NODE, *args], capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"hmy-node {' '.join(args)}: " + result.stdout + result.stderr
+    return result.stdout
 
 
 def find_free_base_port(first: int = 21000) -> int:
@@ -56,7 +73,7 @@ class LocalnetCli:
 
     def get_log_tails(self) -> str:
         return "\n".join(f"--- {log.parent.name} ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-                         for log in sorted(self.datadir.glob("s*-*/node.log")))
+                         for log in sorted(self.datadir.glob("*/node.log")))
 
     def wait_until_live(self, timeout: float) -> None:
         """Until every chain is at height 3 or more with a validator named as leader; logs at the deadline."""
@@ -74,7 +91,7 @@ class LocalnetCli:
             time.sleep(1)
 
     def kill_everything(self) -> None:
-        for pid_file in self.datadir.glob("s*-*/node.pid"):
+        for pid_file in self.datadir.glob("*/node.pid"):
             try:
                 self.seen[int(pid_file.read_text())] = pid_file.parent
             except ValueError:

@@ -86,6 +86,17 @@ def read_chain_hashes(node_dir: Path, genesis_file: Path, shard: int) -> list[by
         return [chain.get_block_by_number(n).header.hash for n in range(chain.head.number + 1)]
 
 
+def call_rpc(url: str, method: str, params: list[Any]) -> Any:
+    """The result of one JSON-RPC call; OSError if the node does not answer, AssertionError on an error."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        answer = json.loads(reply.read())
+    if "error" in answer:
+        raise AssertionError(f"{method} failed: {answer['error']}")
+    return answer["result"]
+
+
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
     """Poll ``condition`` until it holds; AssertionError naming ``what`` at the deadline."""
     deadline = time.monotonic() + timeout
@@ -126,15 +137,7 @@ class NodeProcess:
         return self.get_metrics().get(f'{name}{{shard="{shard}"}}', 0.0)
 
     def call_rpc(self, method: str, *params: object) -> Any:
-        """The result of one JSON-RPC call; OSError if the node does not answer, AssertionError on an error."""
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{self.rpc_port}", data=body,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=5) as reply:
-            answer = json.loads(reply.read())
-        if "error" in answer:
-            raise AssertionError(f"{method} failed: {answer['error']}")
-        return answer["result"]
+        return call_rpc(f"http://127.0.0.1:{self.rpc_port}", method, list(params))
 
     @property
     def running(self) -> bool:

@@ -20,6 +20,7 @@ from cli.node import main as hmy_node
 from crypto import bls
 from crypto.address import parse_address
 from harmony_node.chain.genesis import load_genesis
+from harmony_node.exceptions import HarmonyError
 from harmony_node.node.keys import load_validator_keys, read_passphrase_file
 from harmony_node.node.localnet import (
     FUNDED_ADDRESS,
@@ -27,6 +28,8 @@ from harmony_node.node.localnet import (
     Localnet,
     LocalnetError,
     LocalnetSettings,
+    NodeSpec,
+    add_validator,
     build_start_command,
     build_status,
     check_settings,
@@ -38,10 +41,12 @@ from harmony_node.node.localnet import (
     is_port_free,
     load_localnet,
     parse_metrics,
+    plan_added_validator,
     plan_nodes,
     read_proc_cmdline,
     tail_log,
     up,
+    write_manifest,
 )
 from harmony_node.node.metrics import Metrics
 
@@ -252,9 +257,47 @@ def test_logs_print_the_tail(localnet: Localnet) -> None:
 
 def test_localnet_commands_explain_themselves_and_refuse_a_missing_localnet(tmp_path: Path) -> None:
     runner = CliRunner()
-    for name in ("up", "status", "logs", "down", "reset"):
+    for name in ("up", "add-validator", "status", "logs", "down", "reset"):
         result = runner.invoke(hmy_node, ["localnet", name, "--help"])
         assert result.exit_code == 0 and "--datadir" in result.output, name
-    for command in (["status"], ["down"], ["reset", "--yes"], ["logs", "s0-v0"]):
+    key_file = tmp_path / "k.key"
+    key_file.write_text("{}")
+    for command in (["status"], ["down"], ["reset", "--yes"], ["logs", "s0-v0"],
+                    ["add-validator", "--bls-key", str(key_file), "--passphrase-file", str(key_file)]):
         result = runner.invoke(hmy_node, ["localnet", *command, "--datadir", str(tmp_path / "none")])
         assert result.exit_code == 1 and "no localnet" in result.output, command
+
+
+def test_added_validators_take_their_own_port_range_and_passphrase(localnet: Localnet, tmp_path: Path) -> None:
+    first = plan_added_validator(localnet)
+    offset = SMALL.base_port - 9000
+    assert (first.name, first.role, first.shard) == ("x0", "validator", 0)
+    assert (first.p2p_port, first.rpc_port, first.metrics_port) == (offset + 9200, offset + 9700, offset + 9950)
+    taken = {port for node in localnet.nodes for port in node.ports}
+    assert not taken & {first.p2p_port, first.rpc_port, first.metrics_port}
+    node = NodeSpec("x0", "validator", 0, first.p2p_port, first.rpc_port, first.metrics_port, "x0",
+                    "x0/validator.key", "0x" + "ab" * 48, "peer", passphrase_file="x0/passphrase")
+    grown = Localnet(localnet.root, localnet.settings, (*localnet.nodes, node))
+    assert plan_added_validator(grown).name == "x1"
+    command = build_start_command(grown, node, "hmy-node")
+    assert command[command.index("--passphrase-file") + 1] == str(localnet.root / "x0/passphrase")
+    assert command[command.index("--bls-key") + 1] == str(localnet.root / "x0/validator.key")
+    # Every node of the localnet is its bootnode, and it is theirs on their next start.
+    assert {command[i + 1] for i, arg in enumerate(command) if arg == "--bootnode"} == {
+        other.multiaddr for other in localnet.nodes}
+    assert node.multiaddr in build_start_command(grown, localnet.nodes[0], "hmy-node")
+
+
+def test_add_validator_refuses_a_key_the_localnet_runs_and_a_wrong_passphrase(tmp_path: Path) -> None:
+    net = create_localnet(tmp_path / "net", SMALL)
+    passphrase = tmp_path / "pass"
+    passphrase.write_text("localnet\n")
+    own_key = net.root / "s1-v0" / "validator.key"
+    with pytest.raises(LocalnetError, match="s1-v0 already runs BLS key"):
+        add_validator(net.root, own_key, passphrase)
+    passphrase.write_text("wrong\n")
+    with pytest.raises(HarmonyError, match="validator.key"):
+        add_validator(net.root, own_key, passphrase)
+    assert load_localnet(net.root) == net, "a refused key leaves the manifest as it was"
+    write_manifest(net)
+    assert load_localnet(net.root) == net

@@ -284,3 +284,24 @@ def test_unsubscribe_ends_the_channel_and_stops_delivery() -> None:
                 assert (await again.receive()).data == b"second"
 
     run(scenario)
+
+
+def test_own_messages_reach_topic_peers_outside_the_mesh() -> None:
+    """A validator back on a consensus topic it left moments ago has no mesh until the prune backoff
+    ends (committees reshuffle every epoch); what it publishes must reach the leader all the same."""
+    async def scenario() -> None:
+        async with started(P2PConfig()) as (leader,):
+            async with started(P2PConfig(bootnodes=(leader.listen_addrs()[0],))) as (voter,):
+                at_leader = await leader.subscribe(TOPIC)
+                await voter.subscribe(TOPIC)
+                await wait_until(lambda: voter.mesh_peer_count(TOPIC) == 1)
+                await voter.unsubscribe(TOPIC)
+                await wait_until(lambda: leader.topic_peer_count(TOPIC) == 0)
+                await voter.subscribe(TOPIC)
+                await wait_until(lambda: leader.topic_peer_count(TOPIC) == 1)
+                assert voter.mesh_peer_count(TOPIC) == 0, "the backoff keeps the mesh empty"
+                await voter.publish(TOPIC, b"vote")
+                with trio.fail_after(5):
+                    assert (await at_leader.receive()).data == b"vote"
+
+    run(scenario)
