@@ -235,22 +235,23 @@ class TxPool:
 
     # --- admission -------------------------------------------------------------------------------
 
-    def add(self, raw: bytes) -> bytes:
+    def add(self, raw: bytes, *, relay: bool = True) -> bytes:
         """Admit an encoded Harmony, Ethereum or staking transaction; return its hash.
 
         The hash is that of the Harmony form (what blocks and ``get`` use); for an Ethereum
-        transaction, ``get(hash).eth_hash`` is the hash its wallet knows.
+        transaction, ``get(hash).eth_hash`` is the hash its wallet knows. ``relay``: hand it to
+        ``drain_new_for_gossip`` (a transaction that came by gossip has reached the others already).
         """
-        return self._admit(self.decode(raw))
+        return self._admit(self.decode(raw), relay)
 
     def decode(self, raw: bytes) -> PoolTransaction:
         """Decode an encoded transaction of any kind, refusing an oversized one before parsing it."""
         self._validate_size(len(raw))  # before decoding: parsing a huge blob is the cost to avoid
         return decode_pool_transaction(raw, self._chain_config.eth_chain_id_base)
 
-    def add_transaction(self, tx: PoolTransaction) -> bytes:
-        """Admit an already decoded transaction; return its hash."""
-        return self._admit(tx)
+    def add_transaction(self, tx: PoolTransaction, *, relay: bool = True) -> bytes:
+        """Admit an already decoded transaction; return its hash (``relay`` as for ``add``)."""
+        return self._admit(tx, relay)
 
     def _validate_size(self, size: int) -> None:
         if size > self._config.max_tx_size:
@@ -258,7 +259,7 @@ class TxPool:
                 f"transaction too large: {size} bytes, the limit is {self._config.max_tx_size} bytes"
             )
 
-    def _admit(self, tx: PoolTransaction) -> bytes:
+    def _admit(self, tx: PoolTransaction, relay: bool) -> bytes:
         # What peers receive must pass their size check too (an Ethereum tx grows by its shard ids).
         raw = encode_pool_transaction(tx)
         self._validate_size(len(raw))
@@ -287,7 +288,8 @@ class TxPool:
         self._drop_unaffordable(account)
         self._count_pending(account)
         tx_hash: bytes = tx.hash
-        self._new_hashes.append(tx_hash)
+        if relay:
+            self._new_hashes.append(tx_hash)
         return tx_hash
 
     def _validate_chain_rules(self, tx: Transaction) -> None:

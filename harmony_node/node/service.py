@@ -461,7 +461,9 @@ class ChainService:
             return
         for raw in raw_txs:
             try:
-                tx_hash = self.pool.add(raw)
+                # Not relayed again: gossipsub forwards the message to every subscriber already, and a
+                # re-publication by each of them multiplied a shard's transaction traffic by its size.
+                tx_hash = self.pool.add(raw, relay=False)
             except ValidationError as exc:  # already known, nonce too low...: never forwarded
                 log.debug("transaction refused", extra={"shard": self.shard_id, "reason": str(exc)})
                 continue

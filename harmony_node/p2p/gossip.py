@@ -32,7 +32,12 @@ from harmony_node.exceptions import ValidationError
 from harmony_node.p2p.errors import P2PError
 from harmony_node.p2p.flood_publish import FloodPublishGossipSub
 from harmony_node.p2p.host import RPC_OVERHEAD, P2PConfig, build_host, parse_peer_multiaddr
-from harmony_node.p2p.libp2p_tuning import raise_pubsub_limits, route_libp2p_logs
+from harmony_node.p2p.libp2p_tuning import (
+    cut_per_message_costs,
+    harden_streams,
+    raise_pubsub_limits,
+    route_libp2p_logs,
+)
 from harmony_node.p2p.peering import DIAL_ERRORS, is_connected, keep_connected
 from harmony_node.p2p.request import RequestHandler, RequestResponse, parse_peer_id
 
@@ -56,6 +61,8 @@ class GossipNode:
     def __init__(self, config: P2PConfig) -> None:
         self.config = config
         route_libp2p_logs()
+        cut_per_message_costs()
+        harden_streams()
         raise_pubsub_limits(
             config.outbound_queue_size, config.subscription_buffer, config.max_message_size + RPC_OVERHEAD
         )

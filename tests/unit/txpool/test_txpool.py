@@ -125,6 +125,14 @@ def test_admitted_transaction_is_stored_counted_and_gossiped_once() -> None:
     assert pool.get_pending_nonce(ALICE) == 1 and pool.get_pending_nonce(BOB) == 0
 
 
+def test_a_transaction_that_came_by_gossip_is_pooled_but_not_relayed() -> None:
+    pool = _pool()
+    first, second = _tx(nonce=0), _tx(nonce=1)
+    assert pool.add(encode_transaction(first), relay=False) == first.hash
+    assert pool.add_transaction(second, relay=False) == second.hash
+    assert pool.pending_count == 2 and pool.drain_new_for_gossip() == []
+
+
 def _pre_eip155(nonce: int) -> Transaction:
     unsigned = _tx(nonce=nonce).copy(v=0, r=0, s=0)
     recovery_id, r, s = sign_hash(unsigned.signing_hash(None), ALICE_KEY)
