@@ -625,11 +625,14 @@ class NodeFigures:
     view: int | None = None
     leader_key: str | None = None
     peers: int | None = None
+    block_time_s: float | None = None
+    tps: float | None = None
 
 
 def read_node_figures(samples: Sequence[tuple[str, dict[str, str], float]], shard: int) -> NodeFigures:
     """The figures of ``shard`` among a node's samples (``hmy_p2p_peers`` is per node, not per chain)."""
     values: dict[str, int] = {}
+    rates: dict[str, float] = {}
     leader_key = None
     for name, labels, value in samples:
         if name == "hmy_p2p_peers":
@@ -639,8 +642,11 @@ def read_node_figures(samples: Sequence[tuple[str, dict[str, str], float]], shar
                 leader_key = labels.get("key")
             elif name in ("hmy_chain_height", "hmy_chain_epoch", "hmy_consensus_view"):
                 values[name] = int(value)
+            elif name in ("hmy_chain_block_time_seconds", "hmy_chain_tps"):
+                rates[name] = value
     return NodeFigures(values.get("hmy_chain_height"), values.get("hmy_chain_epoch"),
-                       values.get("hmy_consensus_view"), leader_key, values.get("hmy_p2p_peers"))
+                       values.get("hmy_consensus_view"), leader_key, values.get("hmy_p2p_peers"),
+                       rates.get("hmy_chain_block_time_seconds"), rates.get("hmy_chain_tps"))
 
 
 def build_status(localnet: Localnet, pids: dict[str, int | None], metrics: dict[str, str | None]) -> dict[str, Any]:
@@ -673,7 +679,7 @@ def build_status(localnet: Localnet, pids: dict[str, int | None], metrics: dict[
         best = max(reporting, key=lambda f: (f.height or 0, f.leader_key is not None), default=NodeFigures())
         leader = names_by_key.get(best.leader_key, best.leader_key) if best.leader_key else None
         chains[str(shard)] = {"height": best.height, "epoch": best.epoch, "view": best.view, "leader": leader,
-                              "peers": best.peers}
+                              "peers": best.peers, "block_time_s": best.block_time_s, "tps": best.tps}
     return {"datadir": str(localnet.root), "nodes": nodes, "chains": chains}
 
 
@@ -693,10 +699,11 @@ def format_status(status: dict[str, Any]) -> str:
 
     nodes = status["nodes"]
     lines = [f"localnet {status['datadir']}: {sum(n['running'] for n in nodes)} of {len(nodes)} nodes running", "",
-             f"{'chain':<6}{'height':>8}{'epoch':>7}{'view':>7}  {'leader':<10}{'peers':>6}"]
+             f"{'chain':<6}{'height':>8}{'epoch':>7}{'view':>7}  {'leader':<10}{'peers':>6}{'block_s':>9}{'tx/s':>8}"]
     for shard, chain in status["chains"].items():
         lines.append(f"{shard:<6}{show(chain['height']):>8}{show(chain['epoch']):>7}{show(chain['view']):>7}  "
-                     f"{show(chain['leader']):<10}{show(chain['peers']):>6}")
+                     f"{show(chain['leader']):<10}{show(chain['peers']):>6}{show(chain['block_time_s']):>9}"
+                     f"{show(chain['tps']):>8}")
     lines += ["", f"{'node':<10}{'role':<11}{'shard':>5}{'pid':>9}{'p2p':>7}{'rpc':>7}{'metrics':>9}"
                   f"{'height':>8}  state"]
     for node in nodes:

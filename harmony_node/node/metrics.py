@@ -47,6 +47,8 @@ class Metrics:
             ("hmy_txpool_size", "gauge", "Transactions in the pool"),
             ("hmy_consensus_view_changes_total", "counter", "View changes this node took part in"),
             ("hmy_block_interval_seconds", "gauge", "Seconds between the last two finalized blocks"),
+            ("hmy_chain_block_time_seconds", "gauge", "Mean seconds between the blocks of the last 30 s"),
+            ("hmy_chain_tps", "gauge", "Transactions finalized per second over the last 30 s"),
             ("hmy_blocks_finalized_total", "counter", "Blocks finalized since the node started"),
             ("hmy_messages_rejected_total", "counter", "Consensus messages and blocks refused"),
         ):

@@ -59,6 +59,7 @@ from harmony_node.db.memory import MemoryStore
 from harmony_node.db.store import WriteBatch
 from harmony_node.exceptions import DecodingError, HarmonyError, NotFound, ValidationError
 from harmony_node.node.chain_access import NodeChainAccess
+from harmony_node.node.chain_pace import RecentBlocks
 from harmony_node.node.config import ConfigError, NodeConfig
 from harmony_node.node.consensus_driver import ConsensusDriver
 from harmony_node.node.keys import load_validator_keys, read_passphrase_file
@@ -153,6 +154,7 @@ class ChainService:
     joined: bool = False
     """Subscribed to the consensus topic (from an epoch before validating; see ``update_membership``)."""
     last_block_time: float = 0.0
+    recent_blocks: RecentBlocks = field(default_factory=RecentBlocks)
     last_block_monotonic: float = field(default_factory=time.monotonic)
     bad_sync_peers: frozenset[str] = frozenset()
     sync_in_flight: bool = False
@@ -274,6 +276,10 @@ class ChainService:
         if self.last_block_time:
             self.metrics.set("hmy_block_interval_seconds", round(now - self.last_block_time, 3), self.shard_id)
         self.last_block_time = now
+        pace = self.recent_blocks.record(now, len(block.transactions) + len(block.staking_transactions))
+        if pace is not None:
+            self.metrics.set("hmy_chain_block_time_seconds", round(pace.block_time_s, 3), self.shard_id)
+            self.metrics.set("hmy_chain_tps", round(pace.tps, 2), self.shard_id)
         header = block.header
         self.metrics.set("hmy_chain_height", header.number, self.shard_id)
         self.metrics.set("hmy_chain_epoch", header.epoch, self.shard_id)

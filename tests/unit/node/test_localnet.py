@@ -205,6 +205,8 @@ def _metrics_text(shard: int, height: int, view: int, leader: bytes | None, peer
     metrics.set("hmy_chain_epoch", height // 16, shard)
     metrics.set("hmy_consensus_view", view, shard)
     metrics.set("hmy_p2p_peers", peers)
+    metrics.set("hmy_chain_block_time_seconds", 1.25, shard)
+    metrics.set("hmy_chain_tps", height / 10, shard)
     if leader is not None:
         metrics.set_leader(shard, leader)
     return metrics.render()
@@ -222,8 +224,9 @@ def test_status_takes_each_chain_from_its_highest_node_and_names_the_leader(loca
     }
     status = build_status(localnet, pids, metrics)
     json.dumps(status)  # what `status --json` prints
-    assert status["chains"] == {"0": {"height": 19, "epoch": 1, "view": 20, "leader": "s0-v1", "peers": 5},
-                                "1": {"height": 3, "epoch": 0, "view": 4, "leader": "s1-v0", "peers": 2}}
+    assert status["chains"] == {
+        "0": {"height": 19, "epoch": 1, "view": 20, "leader": "s0-v1", "peers": 5, "block_time_s": 1.25, "tps": 1.9},
+        "1": {"height": 3, "epoch": 0, "view": 4, "leader": "s1-v0", "peers": 2, "block_time_s": 1.25, "tps": 0.3}}
     nodes = {node["name"]: node for node in status["nodes"]}
     assert nodes["s1-v0"]["running"] is False and nodes["s1-v0"]["pid"] is None
     assert nodes["s0-v1"] == {"name": "s0-v1", "role": "validator", "shard": 0, "chains": [0], "pid": 11,
@@ -232,11 +235,13 @@ def test_status_takes_each_chain_from_its_highest_node_and_names_the_leader(loca
     assert nodes["s1-rpc"]["role"] == "rpc" and nodes["s1-rpc"]["rpc_port"] == 41502
     table = format_status(status)
     assert "s0-v1" in table and "5 of 6 nodes running" in table
+    assert "block_s" in table and "tx/s" in table and "1.25" in table and "1.9" in table
 
 
 def test_status_of_a_stopped_localnet_has_no_figures(localnet: Localnet) -> None:
     status = build_status(localnet, {}, {})
-    assert all(chain == {"height": None, "epoch": None, "view": None, "leader": None, "peers": None}
+    assert all(chain == {"height": None, "epoch": None, "view": None, "leader": None, "peers": None,
+                         "block_time_s": None, "tps": None}
                for chain in status["chains"].values())
     assert not any(node["running"] for node in status["nodes"])
 
