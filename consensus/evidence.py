@@ -65,6 +65,9 @@ class DoubleSignEvidence:
         try:
             validate_rlp_depth(data)
             moment, first, second = rlp.decode(data, strict=True)
+            if not isinstance(moment, list) or not all(isinstance(item, bytes) for item in moment):
+                # big_endian_int reads an empty list as 0: a second encoding of the same evidence.
+                raise DecodingError("the evidence moment is a list of four integers")
             epoch, shard_id, number, view_id = (rlp.sedes.big_endian_int.deserialize(x) for x in moment)
             votes = [_decode_vote(item) for item in (first, second)]
         except (RLPException, ValueError, TypeError) as exc:

@@ -199,6 +199,8 @@ def decode_pool_transaction(raw: bytes, eth_chain_id_base: int) -> PoolTransacti
             return decode_staking_transaction(raw)
     except DecodingError as exc:
         raise InvalidTransaction(f"malformed transaction: {exc}") from exc
+    except InvalidSignature as exc:  # an Ethereum tx's chain id comes from v, which may be no valid v at all
+        raise InvalidTransaction(f"invalid signature: {exc}") from exc
     raise InvalidTransaction(
         f"malformed transaction: a list of {count} items is none of a staking (8), Ethereum (9) "
         "or Harmony (11) transaction"
@@ -265,10 +267,13 @@ class TxPool:
         self._validate_size(len(raw))
         if tx.hash in self._by_hash:
             raise InvalidTransaction(f"already known: transaction 0x{tx.hash.hex()} is in the pool")
-        if isinstance(tx, StakingTransaction):
-            sender = self._validate_staking_rules(tx)
-        else:
-            sender = self._validate_plain_rules(tx)
+        try:
+            if isinstance(tx, StakingTransaction):
+                sender = self._validate_staking_rules(tx)
+            else:
+                sender = self._validate_plain_rules(tx)
+        except InvalidSignature as exc:  # the chain id checks read it from v, which may be no valid v at all
+            raise InvalidTransaction(f"invalid signature: {exc}") from exc
         account = self._accounts.get(sender)
         if account is None:
             account = self._read_account(sender)

@@ -32,10 +32,11 @@ from harmony_node.chain.config import ChainConfig
 from harmony_node.chain.execution import EMPTY_BLOOM
 from harmony_node.chain.gas import compute_staking_intrinsic_gas
 from harmony_node.chain.staking_state import StateStakingLedger
-from harmony_node.exceptions import InvalidSignature, InvalidTransaction, NotFound, ValidationError
+from harmony_node.exceptions import DecodingError, InvalidSignature, InvalidTransaction, NotFound, ValidationError
 from harmony_node.state.state_db import StateDB
 from harmony_node.types.header import Header
 from harmony_node.types.receipt import RECEIPT_STATUS_SUCCESSFUL, Receipt
+from harmony_node.types.rlp_codec import validate_rlp_depth
 from harmony_node.types.staking_transaction import EPoSStatus, StakingTransaction
 from sharding.crosslink import decode_crosslinks
 from sharding.schedule import EpochSchedule
@@ -161,8 +162,9 @@ def decode_slashes(data: bytes) -> list[bytes]:
     if not data:
         return []
     try:
+        validate_rlp_depth(data, max_depth=1)  # a flat list; deeper nesting would overflow rlp.decode's recursion
         items = rlp.decode(data)
-    except rlp.DecodingError as exc:
+    except (DecodingError, rlp.DecodingError) as exc:
         raise ValidationError(f"slashes field is not RLP: {exc}") from exc
     if not isinstance(items, list) or not items or not all(isinstance(i, bytes) for i in items):
         raise ValidationError("slashes field must be a non-empty list of evidences")

@@ -13,6 +13,8 @@ as TOML (``hmy-node config dump``), which is also the easiest way to start a con
     port = 9000
     bootnodes = ["/ip4/127.0.0.1/tcp/9000/p2p/Qm..."]
     key_file = ""                     # empty: <datadir>/p2p.key (created on first start)
+    peer_messages_per_s = 200         # gossip messages one peer may forward to us per second; more are dropped
+    peer_message_burst = 2000
 
     [consensus]
     bls_key_files = ["validator.key"] # none: a non-validating node
@@ -63,6 +65,8 @@ class P2PSettings:
     port: int = 9000
     bootnodes: tuple[str, ...] = ()
     key_file: str = ""
+    peer_messages_per_s: int = 200
+    peer_message_burst: int = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +183,8 @@ def validate_config(config: NodeConfig) -> None:
             raise ConfigError(f"{where} must be between 0 and 65535, got {port}")
     if not config.datadir:
         raise ConfigError("datadir must not be empty")
+    if config.p2p.peer_messages_per_s < 1 or config.p2p.peer_message_burst < 1:
+        raise ConfigError("p2p.peer_messages_per_s and p2p.peer_message_burst must be at least 1")
     if config.rpc.requests_per_second < 0:
         raise ConfigError("rpc.requests_per_second must be 0 (no limit) or more")
     for url in config.rpc.shard_urls:

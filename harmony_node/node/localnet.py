@@ -5,6 +5,8 @@ DESIGN.md §4 is the contract. A localnet lives in one directory (default ``./.l
     localnet.json       the manifest: settings and, per node, name, role, shard, ports, key file, peer id
     genesis.json        network ``localnet``, chain id 2, the funded localnet account, committees
     passphrase          unlocks every validator key (the keys are throwaway: light scrypt)
+    node.toml           optional, yours: a node config (``hmy-node config dump``) every node starts
+                        with; the localnet's own flags (ports, keys, bootnodes...) still override it
     s0-v0/ ... s0-rpc/  one directory per node: LevelDB chains, p2p.key, validator.key, node.log, node.pid
     x0/ x1/ ...         validators added later for keys of your own (``add-validator``): the key and
                         its passphrase are copied in, so the localnet restarts them like the others
@@ -61,6 +63,7 @@ LOCK_FILE = ".lock"
 LOG_FILE = "node.log"
 PID_FILE = "node.pid"
 KEY_FILE = "validator.key"
+NODE_CONFIG_FILE = "node.toml"
 MANIFEST_VERSION = 1
 
 PASSPHRASE = "localnet"
@@ -279,13 +282,17 @@ def load_localnet(root: Path) -> Localnet | None:
 def build_start_command(localnet: Localnet, node: NodeSpec, executable: str) -> list[str]:
     """The ``hmy-node start`` command line of ``node``; every other node of the localnet is a bootnode."""
     block_time = localnet.settings.block_time_ms
-    command = [executable, "start", "--datadir", str(localnet.get_node_dir(node)),
-               "--genesis", str(localnet.genesis_file),
-               "--p2p.port", str(node.p2p_port), "--rpc.port", str(node.rpc_port),
-               "--metrics.port", str(node.metrics_port),
-               # The node's default view timeout (4 s) must stay above the block time when blocks are slow.
-               "--block-time-ms", str(block_time), "--view-timeout-ms", str(max(MIN_VIEW_TIMEOUT_MS, 4 * block_time)),
-               "--log.format", "text"]  # read by people through `localnet logs`
+    command = [executable, "start"]
+    if (localnet.root / NODE_CONFIG_FILE).exists():
+        command += ["--config", str(localnet.root / NODE_CONFIG_FILE)]
+    command += ["--datadir", str(localnet.get_node_dir(node)),
+                "--genesis", str(localnet.genesis_file),
+                "--p2p.port", str(node.p2p_port), "--rpc.port", str(node.rpc_port),
+                "--metrics.port", str(node.metrics_port),
+                # The node's default view timeout (4 s) must stay above the block time when blocks are slow.
+                "--block-time-ms", str(block_time),
+                "--view-timeout-ms", str(max(MIN_VIEW_TIMEOUT_MS, 4 * block_time)),
+                "--log.format", "text"]  # read by people through `localnet logs`
     for other in localnet.nodes:
         if other.name != node.name:
             command += ["--bootnode", other.multiaddr]

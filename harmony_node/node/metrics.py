@@ -44,6 +44,7 @@ class Metrics:
             ("hmy_consensus_validating", "gauge", "1 if one of this node's keys is in the chain's committee"),
             ("hmy_consensus_leader", "gauge", "1, labelled with the BLS key of the current view's leader"),
             ("hmy_p2p_peers", "gauge", "Connected libp2p peers"),
+            ("hmy_p2p_rate_limited_total", "counter", "Gossip messages dropped for exceeding their peer's rate"),
             ("hmy_txpool_size", "gauge", "Transactions in the pool"),
             ("hmy_consensus_view_changes_total", "counter", "View changes this node took part in"),
             ("hmy_block_interval_seconds", "gauge", "Seconds between the last two finalized blocks"),

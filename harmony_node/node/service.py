@@ -660,6 +660,7 @@ class Node:
     async def run_peer_metrics(self) -> None:
         while True:
             self.metrics.set("hmy_p2p_peers", self.gossip.peer_count())
+            self.metrics.set("hmy_p2p_rate_limited_total", self.gossip.rate_limited_count())
             await trio.sleep(1)
 
 
@@ -716,7 +717,9 @@ async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STAT
     schedule = EpochSchedule(genesis.config.blocks_per_epoch)
     epochs = NetworkEpochs(genesis, schedule, beacon_genesis)
     gossip = GossipNode(P2PConfig(listen_host=config.p2p.host, port=config.p2p.port,
-                                  key_file=config.p2p_key_file, bootnodes=config.p2p.bootnodes))
+                                  key_file=config.p2p_key_file, bootnodes=config.p2p.bootnodes,
+                                  peer_messages_per_s=config.p2p.peer_messages_per_s,
+                                  peer_message_burst=config.p2p.peer_message_burst))
     node = Node(config, genesis, network, epochs, gossip, secrets,
                 rpc_shard=get_rpc_shard(config, genesis, list(secrets)))
     beacon = node.open_chain(BEACON_SHARD)

@@ -14,6 +14,7 @@ from consensus.fbft import SyncedBlock
 from consensus.signing import QuorumCertificate
 from harmony_node.chain.blockchain import Blockchain
 from harmony_node.exceptions import DecodingError
+from harmony_node.types.rlp_codec import validate_rlp_depth
 
 MAX_BLOCKS_PER_REQUEST = 64
 """Harmony serves 10 per request; empty localnet blocks are small, so fewer round trips win."""
@@ -37,6 +38,7 @@ def encode_sync_request(from_number: int, count: int = MAX_BLOCKS_PER_REQUEST) -
 
 def decode_sync_request(data: bytes) -> tuple[int, int]:
     """(from number, count) of a request; DecodingError for anything else."""
+    validate_rlp_depth(data, max_depth=1)  # a flat list; deeper nesting would overflow rlp.decode's recursion
     try:
         items = rlp.decode(data)
     except rlp.DecodingError as exc:
@@ -52,6 +54,7 @@ def encode_sync_response(blocks: tuple[SyncedBlock, ...]) -> bytes:
 
 def decode_sync_response(data: bytes, max_blocks: int = MAX_BLOCKS_PER_REQUEST) -> tuple[SyncedBlock, ...]:
     """The blocks of a response (unverified: consensus checks them); DecodingError if malformed."""
+    validate_rlp_depth(data, max_depth=2)  # a list of flat lists; deeper nesting would overflow rlp.decode's recursion
     try:
         items = rlp.decode(data)
     except rlp.DecodingError as exc:

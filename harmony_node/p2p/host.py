@@ -53,6 +53,14 @@ class P2PConfig:
     outbound_queue_size: int = 10_000
     """RPCs queued per peer before libp2p drops silently; libp2p's default of 32 loses bursts."""
     subscription_buffer: int = 10_000
+    peer_messages_per_s: float = 200.0
+    """Gossip messages one peer may forward to us per second (``peer_rate``); more are dropped.
+    ``[p2p] peer_messages_per_s`` in the node's config."""
+    peer_message_burst: int = 2_000
+    peer_bytes_per_s: int = 128 * 1024
+    """Bytes per second one peer's pubsub streams are read at once past ``peer_burst_bytes`` (the peer
+    waits, nothing is dropped); far above an honest peer's share of a localnet under load."""
+    peer_burst_bytes: int = MAX_MESSAGE_SIZE
     reconnect_initial_backoff: float = 0.25
     reconnect_max_backoff: float = 8.0
     connection_check_interval: float = 0.5
@@ -67,6 +75,9 @@ class P2PConfig:
             raise ValidationError("heartbeat_interval must be at least 1 second")
         if self.max_message_size < 1 or self.max_frame_size < 1 or self.outbound_queue_size < 1 or self.subscription_buffer < 1:
             raise ValidationError("message and frame sizes, queue size and subscription buffer must be positive")
+        if self.peer_messages_per_s <= 0 or self.peer_message_burst < 1 or self.peer_bytes_per_s < 1 \
+                or self.peer_burst_bytes < 1:
+            raise ValidationError("the per-peer message rate and burst must be positive")
         if not 0 < self.reconnect_initial_backoff <= self.reconnect_max_backoff:
             raise ValidationError("reconnect backoffs must satisfy 0 < initial <= max")
         for address in self.bootnodes:

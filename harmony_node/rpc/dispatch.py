@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -173,9 +174,9 @@ def validate_json_depth(body: bytes, max_depth: int) -> None:
 
 
 def decode_json(body: bytes) -> object:
-    """Parse a request body; ``ParseError`` for anything that is not strict JSON (NaN included)."""
+    """Parse a request body; ``ParseError`` for anything that is not strict JSON (NaN, or a number past a double)."""
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return json.loads(body, parse_constant=_reject_constant, parse_float=_parse_finite_float)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ParseError(f"parse error: {exc}") from exc
 
@@ -187,6 +188,14 @@ def encode_json(value: object) -> bytes:
 
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
+
+
+def _parse_finite_float(text: str) -> float:
+    # A literal such as 1e400 overflows to inf, which no answer can echo back (an id) or use (a param).
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:32]} is out of range")
+    return value
 
 
 def _is_valid_id(request_id: object) -> bool:

@@ -126,6 +126,9 @@ class StakingMethods:
         if beacon.rules is None:
             raise ServerError("committees are not known on this node")
         epochs = beacon.rules.epochs
+        if epoch is not None and epoch > int(beacon.head.epoch) + 1:
+            # Its committees would be in a block past the head; a far-off epoch would not even fit a block number.
+            raise ServerError(f"the committees of epoch {epoch} are not published yet")
         try:
             state = epochs.get_shard_state(int(beacon.head.epoch) if epoch is None else epoch)
         except NotFound:

@@ -4,7 +4,10 @@ Usage: gossip_peer.py --key FILE [--port N] [--bootnode MULTIADDR ...] --topic T
 
 Prints ``READY <multiaddr>`` once listening and subscribed. Commands on stdin, one per line:
 ``status`` -> ``STATUS <peers> <topic peers> <mesh peers> <invalid>``; ``burst N SIZE`` publishes N
-messages of about SIZE bytes -> ``PUBLISHED <n> <start wall time> <end wall time>``; ``publish TEXT``
+messages of about SIZE bytes -> ``PUBLISHED <n> <start wall time> <end wall time>``; ``flood N SIZE``
+writes N signed messages straight to every connected peer, 100 per pubsub RPC on a stream of its own
+(what a hostile peer can do; libp2p's publish path manages ~1,300/s) -> ``FLOODED <n> <start> <end>``;
+``publish TEXT``
 publishes one tagged message; ``rtt PEER_ID N`` sends N 64-byte echo requests -> ``RTT <first ms>
 <median ms> <p99 ms>``. Received burst messages are counted (``BURST_DONE <n> <first> <last>``
 when all N arrived, wall-clock times); tagged ones are echoed as ``TAG <text> <wall time>``.
@@ -20,6 +23,11 @@ import time
 from pathlib import Path
 
 import trio
+
+from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11
+from libp2p.pubsub.pb import rpc_pb2
+from libp2p.pubsub.validators import PUBSUB_SIGNING_PREFIX
+from libp2p.utils.varint import encode_varint_prefixed
 
 from harmony_node.exceptions import DecodingError
 from harmony_node.p2p.envelope import decode_envelope, pack_transactions, unpack_batch
@@ -64,6 +72,43 @@ async def receive(messages: trio.MemoryReceiveChannel[GossipMessage], expect: in
             say(f"TAG {item[4:].decode()} {now:.6f}")
 
 
+FLOOD_BATCH = 100
+
+
+def build_flood(node: GossipNode, topic: str, count: int, size: int) -> list[bytes]:
+    """``count`` messages signed as libp2p signs them, packed ``FLOOD_BATCH`` to a length-prefixed RPC."""
+    pubsub = node._pubsub
+    key = pubsub.sign_key
+    assert key is not None
+    public = pubsub.host.get_public_key().serialize()
+    rpcs = []
+    for first in range(0, count, FLOOD_BATCH):
+        batch = []
+        for seq in range(first, min(count, first + FLOOD_BATCH)):
+            data = pack_transactions([f"flood:{seq}:".encode().ljust(size - 10, b"x")]).encode()
+            message = rpc_pb2.Message(data=data, topicIDs=[topic], from_id=pubsub.my_id.to_bytes(),
+                                      seqno=pubsub._next_seqno())
+            message.signature = key.sign(PUBSUB_SIGNING_PREFIX.encode() + message.SerializeToString())
+            message.key = public
+            batch.append(message)
+        rpcs.append(encode_varint_prefixed(rpc_pb2.RPC(publish=batch).SerializeToString()))
+    return rpcs
+
+
+async def flood(node: GossipNode, rpcs: list[bytes]) -> None:
+    async def flood_one(peer: object) -> None:
+        try:
+            stream = await node._host.new_stream(peer, [PROTOCOL_ID_V11])  # type: ignore[arg-type]
+            for rpc in rpcs:
+                await stream.write(rpc)
+        except Exception as exc:  # the target may throttle us until our writes time out: that is its defence
+            say(f"FLOOD_STOPPED {peer} {type(exc).__name__}")
+
+    async with trio.open_nursery() as nursery:
+        for peer in node._host.get_connected_peers():
+            nursery.start_soon(flood_one, peer)
+
+
 async def commands(node: GossipNode, topic: str) -> None:
     stdin = trio.lowlevel.FdStream(os.dup(0))
     buffer = b""
@@ -89,6 +134,12 @@ async def commands(node: GossipNode, topic: str) -> None:
                     item = f"burst:{seq}:".encode()
                     await node.publish(topic, pack_transactions([item.ljust(size - 10, b"x")]).encode())
                 say(f"PUBLISHED {count} {start:.6f} {time.time():.6f}")
+            elif words[0] == "flood":
+                count, size = int(words[1]), int(words[2])
+                rpcs = build_flood(node, topic, count, size)
+                start = time.time()
+                await flood(node, rpcs)
+                say(f"FLOODED {count} {start:.6f} {time.time():.6f}")
             elif words[0] == "publish":
                 await node.publish(topic, pack_transactions([b"tag:" + words[1].encode()]).encode())
             elif words[0] == "rtt":

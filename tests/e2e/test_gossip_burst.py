@@ -8,128 +8,35 @@ is for a condition with a deadline; every process is killed (its whole group) wh
 
 from __future__ import annotations
 
-import os
-import queue
-import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-PEER_SCRIPT = Path(__file__).with_name("gossip_peer.py")
-REPO = Path(__file__).resolve().parents[2]
+from gossip_peer_process import GossipPeer, free_port, ready_addr, until
+
 TOPIC = "hmy/local/0.0.1/node/beacon"
 BURST = 1000
 MESSAGE_SIZE = 200
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Peer:
-    """One gossip_peer.py process; its stdout lines are read by a thread into a queue."""
-
-    def __init__(self, name: str, workdir: Path, port: int, bootnodes: list[str]) -> None:
-        self.name = name
-        self.port = port
-        self.stderr_path = workdir / f"{name}.stderr"
-        command = [sys.executable, str(PEER_SCRIPT), "--key", str(workdir / f"{name}.key"),
-                   "--port", str(port), "--topic", TOPIC, "--expect", str(BURST)]
-        for bootnode in bootnodes:
-            command += ["--bootnode", bootnode]
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        with open(self.stderr_path, "ab") as stderr:
-            # A session of its own, so killing the group takes any children with it.
-            self.process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                cwd=REPO, env=env, start_new_session=True, text=True, bufsize=1,
-            )
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.strip())
-
-    def send(self, command: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-
-    def wait_for(self, match: Callable[[str], bool], timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"{self.name}: no matching line within {timeout} s; stderr:\n{self.stderr_tail()}")
-            try:
-                line = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if match(line):
-                return line
-
-    def status(self) -> tuple[int, int, int, int]:
-        self.send("status")
-        fields = self.wait_for(lambda line: line.startswith("STATUS "), 10).split()[1:]
-        peers, topic_peers, mesh, invalid = (int(value) for value in fields)
-        return peers, topic_peers, mesh, invalid
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.process.wait(timeout=10)
-
-    def stderr_tail(self) -> str:
-        try:
-            return "\n".join(self.stderr_path.read_text(errors="replace").splitlines()[-30:])
-        except OSError:
-            return ""
-
-
-def until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> float:
-    """Poll ``condition`` until true; return the seconds it took, or fail after ``timeout``."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-    return time.monotonic() - start
-
-
 @pytest.fixture
-def peers(tmp_path: Path) -> Iterator[list[Peer]]:
-    started: list[Peer] = []
+def peers(tmp_path: Path) -> Iterator[list[GossipPeer]]:
+    started: list[GossipPeer] = []
     yield started
     for peer in started:
         peer.kill()
 
 
-def ready_addr(peer: Peer) -> str:
-    return peer.wait_for(lambda line: line.startswith("READY "), 30).split()[1]
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_burst_reaches_every_process_and_a_killed_bootnode_is_redialed(tmp_path: Path, peers: list[Peer]) -> None:
-    boot = Peer("boot", tmp_path, free_port(), [])
+def test_burst_reaches_every_process_and_a_killed_bootnode_is_redialed(tmp_path: Path, peers: list[GossipPeer]) -> None:
+    boot = GossipPeer("boot", tmp_path, free_port(), [], TOPIC, BURST)
     peers.append(boot)
     boot_addr = ready_addr(boot)
-    publisher = Peer("publisher", tmp_path, free_port(), [boot_addr])
-    receiver = Peer("receiver", tmp_path, free_port(), [boot_addr])
+    publisher = GossipPeer("publisher", tmp_path, free_port(), [boot_addr], TOPIC, BURST)
+    receiver = GossipPeer("receiver", tmp_path, free_port(), [boot_addr], TOPIC, BURST)
     peers += [publisher, receiver]
     ready_addr(publisher)
     ready_addr(receiver)
@@ -158,7 +65,7 @@ def test_burst_reaches_every_process_and_a_killed_bootnode_is_redialed(tmp_path:
     # kill -9 the bootnode; it comes back with the same key and port, so the same multiaddr.
     boot.kill()
     restart_time = time.monotonic()
-    boot = Peer("boot", tmp_path, boot.port, [])
+    boot = GossipPeer("boot", tmp_path, boot.port, [], TOPIC, BURST)
     peers.append(boot)
     assert ready_addr(boot) == boot_addr
 

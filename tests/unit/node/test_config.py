@@ -46,6 +46,7 @@ def test_file_and_flags(tmp_path: Path) -> None:
         ("[p2p]\nprot = 1", "unknown setting p2p.prot"),
         ("[p2p]\nport = '9000'", "p2p.port must be an integer"),
         ("[p2p]\nport = 70000", "between 0 and 65535"),
+        ("[p2p]\npeer_messages_per_s = 0", "peer_messages_per_s and p2p.peer_message_burst must be at least 1"),
         ("[rpc]\nenabled = 1", "rpc.enabled must be true or false"),
         ("[p2p]\nbootnodes = 'x'", "a list of strings"),
         ("[log]\nlevel = 'loud'", "log.level"),

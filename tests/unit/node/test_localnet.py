@@ -306,3 +306,13 @@ def test_add_validator_refuses_a_key_the_localnet_runs_and_a_wrong_passphrase(tm
     assert load_localnet(net.root) == net, "a refused key leaves the manifest as it was"
     write_manifest(net)
     assert load_localnet(net.root) == net
+
+
+def test_a_node_config_in_the_localnet_directory_reaches_every_node(tmp_path: Path) -> None:
+    net = create_localnet(tmp_path / "net", SMALL)
+    assert "--config" not in build_start_command(net, net.nodes[0], "hmy-node")
+    (net.root / "node.toml").write_text("[p2p]\npeer_messages_per_s = 100\n")
+    for node in net.nodes:
+        command = build_start_command(net, node, "hmy-node")
+        # First, so that the localnet's own flags (ports, keys, bootnodes) override the file.
+        assert command[1:4] == ["start", "--config", str(net.root / "node.toml")]

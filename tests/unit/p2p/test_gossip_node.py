@@ -305,3 +305,35 @@ def test_own_messages_reach_topic_peers_outside_the_mesh() -> None:
                     assert (await at_leader.receive()).data == b"vote"
 
     run(scenario)
+
+
+def test_a_peer_over_its_rate_is_cut_off_and_others_still_get_through() -> None:
+    async def scenario() -> None:
+        async with started(P2PConfig(peer_messages_per_s=5, peer_message_burst=20)) as (node,):
+            node.set_topic_validator(TOPIC, lambda data: True)
+            async with started(P2PConfig(bootnodes=(node.listen_addrs()[0],)),
+                               P2PConfig(bootnodes=(node.listen_addrs()[0],))) as (flooder, honest):
+                at_node = await node.subscribe(TOPIC)
+                for peer in (flooder, honest):
+                    await peer.subscribe(TOPIC)
+                await wait_until(lambda: node.topic_peer_count(TOPIC) == 2)
+                for index in range(200):
+                    await flooder.publish(TOPIC, b"flood %d" % index)
+                await wait_until(lambda: node.rate_limited_count() >= 150)
+                await honest.publish(TOPIC, b"honest")
+                got = []
+                with trio.fail_after(10):
+                    while b"honest" not in got:
+                        got.append((await at_node.receive()).data)
+                    # The honest message may overtake the flood's tail: each flood message ends up
+                    # delivered or dropped, whichever its turn brings.
+                    while sum(data.startswith(b"flood") for data in got) + node.rate_limited_count() < 200:
+                        try:
+                            got.append(at_node.receive_nowait().data)
+                        except trio.WouldBlock:
+                            await trio.sleep(0.02)
+                flood = [data for data in got if data.startswith(b"flood")]
+                assert 20 <= len(flood) <= 40, len(flood)  # the burst, plus what the rate refilled meanwhile
+                assert node.rate_limited_count() == 200 - len(flood)
+
+    run(scenario)
