@@ -13,7 +13,7 @@ as TOML (``hmy-node config dump``), which is also the easiest way to start a con
     port = 9000
     bootnodes = ["/ip4/127.0.0.1/tcp/9000/p2p/Qm..."]
     key_file = ""                     # empty: <datadir>/p2p.key (created on first start)
-    peer_messages_per_s = 200         # gossip messages one peer may forward to us per second; more are dropped
+    peer_messages_per_s = 200         # new gossip messages one peer may forward to us per second; more are dropped
     peer_message_burst = 2000
 
     [consensus]

@@ -46,6 +46,7 @@ class Metrics:
             ("hmy_p2p_peers", "gauge", "Connected libp2p peers"),
             ("hmy_p2p_rate_limited_total", "counter", "Gossip messages dropped for exceeding their peer's rate"),
             ("hmy_txpool_size", "gauge", "Transactions in the pool"),
+            ("hmy_tx_batches_dropped_total", "counter", "Gossiped transaction batches dropped: admission queue full"),
             ("hmy_consensus_view_changes_total", "counter", "View changes this node took part in"),
             ("hmy_block_interval_seconds", "gauge", "Seconds between the last two finalized blocks"),
             ("hmy_chain_block_time_seconds", "gauge", "Mean seconds between the blocks of the last 30 s"),

@@ -93,6 +93,8 @@ from sharding.schedule import EpochSchedule
 log = logging.getLogger("harmony_node.node")
 
 POOL_GOSSIP_INTERVAL_S = 0.1
+MAX_QUEUED_TX_BATCHES = 1000
+"""Gossiped transaction batches waiting for admission; past this they are dropped (and counted)."""
 MAX_BLOCK_TRANSACTIONS = 2000
 SYNC_TIMEOUT_S = 10.0
 RESEND_INTERVAL_S = 5.0
@@ -155,6 +157,7 @@ class ChainService:
     """Subscribed to the consensus topic (from an epoch before validating; see ``update_membership``)."""
     last_block_time: float = 0.0
     recent_blocks: RecentBlocks = field(default_factory=RecentBlocks)
+    tx_batches: trio.MemorySendChannel[Envelope] | None = None
     last_block_monotonic: float = field(default_factory=time.monotonic)
     bad_sync_peers: frozenset[str] = frozenset()
     sync_in_flight: bool = False
@@ -183,6 +186,9 @@ class ChainService:
                     nursery.start_soon(self.run_client_in, client)
                     nursery.start_soon(self.run_consensus)
                     nursery.start_soon(self.run_pool_gossip)
+                    batches_in, batches_out = trio.open_memory_channel[Envelope](MAX_QUEUED_TX_BATCHES)
+                    self.tx_batches = batches_in
+                    nursery.start_soon(self.run_transaction_admission, batches_out)
                     nursery.start_soon(self.run_follow_watchdog)
                     nursery.start_soon(self.run_receipt_resend)
         finally:
@@ -440,7 +446,13 @@ class ChainService:
             if envelope.kind == MessageKind.CONSENSUS:
                 self.events_in.send_nowait(MessageReceived(envelope.payload))
             elif envelope.kind in (MessageKind.TRANSACTION, MessageKind.STAKING):
-                self.admit_transactions(envelope)
+                # Admitted by a task of their own: checking signatures of a batch must not hold up
+                # the consensus messages behind it, and a flood of batches is dropped, not queued.
+                try:
+                    if self.tx_batches is not None:
+                        self.tx_batches.send_nowait(envelope)
+                except trio.WouldBlock:
+                    self.metrics.increment("hmy_tx_batches_dropped_total", shard=self.shard_id)
             elif envelope.kind == MessageKind.RECEIPT:
                 self.admit_proof(envelope)
             elif envelope.kind == MessageKind.CROSSLINK and self.shard_id == BEACON_SHARD:
@@ -459,6 +471,11 @@ class ChainService:
                 continue
             if blocks:
                 self.events_in.send_nowait(BlocksSynced(blocks))
+
+    async def run_transaction_admission(self, batches: trio.MemoryReceiveChannel[Envelope]) -> None:
+        async for envelope in batches:
+            self.admit_transactions(envelope)
+            await trio.lowlevel.checkpoint()  # consensus messages get their turn between batches
 
     def admit_transactions(self, envelope: Envelope) -> None:
         try:

@@ -80,9 +80,12 @@ class RateLimitedPubsub(Pubsub):
         await super().continuously_read_stream(_ThrottledStream(stream, self.byte_throttle, peer))  # type: ignore[arg-type]
 
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
-        if msg_forwarder != self.my_id and not self.peer_rate.allow(msg_forwarder.to_bytes(), time.monotonic()):
-            self.rate_limited += 1
-            return
+        if msg_forwarder != self.my_id:
+            if self._is_msg_seen(msg):
+                return  # a copy from another mesh peer: libp2p would drop it too, it costs no token
+            if not self.peer_rate.allow(msg_forwarder.to_bytes(), time.monotonic()):
+                self.rate_limited += 1
+                return
         await super().push_msg(msg_forwarder, msg)
 
 

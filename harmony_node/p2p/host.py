@@ -57,7 +57,7 @@ class P2PConfig:
     """Gossip messages one peer may forward to us per second (``peer_rate``); more are dropped.
     ``[p2p] peer_messages_per_s`` in the node's config."""
     peer_message_burst: int = 2_000
-    peer_bytes_per_s: int = 128 * 1024
+    peer_bytes_per_s: int = 256 * 1024
     """Bytes per second one peer's pubsub streams are read at once past ``peer_burst_bytes`` (the peer
     waits, nothing is dropped); far above an honest peer's share of a localnet under load."""
     peer_burst_bytes: int = MAX_MESSAGE_SIZE

@@ -3,8 +3,9 @@
 libp2p's own spam protection is off (it dropped honest bursts: 10 messages/s per peer and topic), so
 without this a single peer could make the node decode, check and queue messages as fast as it can
 send them. The limit counts messages a peer forwards to us, whoever published them; it is set far
-above what an honest peer forwards (a localnet validator under 40 tx/s load: well under 100/s) and
-its burst above the 1,000-message bursts the gossip tests send (defaults: 200/s after 2,000).
+above what an honest peer forwards (new messages on a localnet under 40 tx/s: about 80/s network-wide) and
+its burst above the 1,000-message bursts the gossip tests send (defaults: 200/s after 2,000). Copies
+of a message already seen cost nothing.
 """
 
 from __future__ import annotations
