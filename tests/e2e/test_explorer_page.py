@@ -38,7 +38,7 @@ from pyhmy import account as hmy_account
 from pyhmy import signing as hmy_signing
 from websockets.sync.client import ClientConnection, connect
 
-from localnet_runner import LocalnetCli, find_free_base_port
+from localnet_runner import LocalnetCli
 
 pytestmark = pytest.mark.slow
 
@@ -168,15 +168,6 @@ def _heights(state: dict[str, Any]) -> dict[int, int]:
 
 def _newest_rows(state: dict[str, Any]) -> dict[int, int]:
     return {chain["shard"]: max((block["number"] for block in chain["blocks"]), default=0) for chain in state["chains"]}
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Iterator[LocalnetCli]:
-    created = LocalnetCli(tmp_path / "localnet", find_free_base_port())
-    try:
-        yield created
-    finally:
-        created.kill_everything()
 
 
 @pytest.mark.timeout(420)

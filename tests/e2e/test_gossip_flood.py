@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gossip_peer_process import GossipPeer, free_port, ready_addr
-from localnet_runner import LocalnetCli, find_free_base_port
+from localnet_runner import LocalnetCli
 from node_cluster import read_metrics, wait_for
 
 pytestmark = pytest.mark.slow
@@ -29,15 +28,6 @@ FLOOD = 20_000
 MESSAGE_SIZE = 300
 MAX_RSS_GROWTH_MB = 60
 AFTER_BLOCKS, AFTER_S = 5, 60.0
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Iterator[LocalnetCli]:
-    created = LocalnetCli(tmp_path / "localnet", find_free_base_port())
-    try:
-        yield created
-    finally:
-        created.kill_everything()
 
 
 def _rss_mb(pid: int) -> float:

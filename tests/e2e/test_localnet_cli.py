@@ -14,27 +14,16 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from harmony_node.chain.genesis import load_genesis
 from harmony_node.node.localnet import is_node_command, read_proc_cmdline
-from localnet_runner import LocalnetCli, find_free_base_port
+from localnet_runner import LocalnetCli
 from node_cluster import open_stopped_chain, read_chain_hashes, read_metrics, wait_for
 from sharding.shard_state import ShardState
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Iterator[LocalnetCli]:
-    created = LocalnetCli(tmp_path / "localnet", find_free_base_port())
-    try:
-        yield created
-    finally:
-        created.kill_everything()
 
 
 EPOCH_BLOCKS = 4

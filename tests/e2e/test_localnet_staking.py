@@ -13,7 +13,6 @@ happened exactly once, and the supply is conserved.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from crypto.address import from_bech32
 from harmony_node.chain.config import ONE
 from harmony_node.chain.genesis import load_genesis
 from harmony_node.chain.staking_state import StateStakingLedger
-from localnet_runner import LocalnetCli, find_free_base_port, run_hmy, run_hmy_node
+from localnet_runner import LocalnetCli, run_hmy, run_hmy_node
 from node_cluster import call_rpc, open_stopped_chain, read_metrics, wait_for
 from sharding.schedule import EpochSchedule
 
@@ -33,15 +32,6 @@ FUNDED_KEY = "1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc"
 OPERATOR = "one155jp2y76nazx8uw5sa94fr0m4s5aj8e5xm6fu3"  # the funded localnet account
 SELF_STAKE, DELEGATED = 20_000, 5_000
 DELEGATOR_FUNDS = 100_000
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Iterator[LocalnetCli]:
-    created = LocalnetCli(tmp_path / "localnet", find_free_base_port())
-    try:
-        yield created
-    finally:
-        created.kill_everything()
 
 
 def _block_number(sent: str) -> int:

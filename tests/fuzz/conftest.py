@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from typing import Any, Union
 
 import pytest
@@ -24,9 +23,9 @@ import rlp
 from _pytest.terminal import TerminalReporter
 from hypothesis import strategies as st
 
+from fuzzing import Mutate, Record
+
 Tree = Union[bytes, list["Tree"]]
-Record = Callable[[str, Union[BaseException, None]], None]
-Mutate = Callable[[Any, bytes], bytes]
 
 _COUNTS: dict[str, Counter[str]] = defaultdict(Counter)
 ACCEPTED = "accepted"

@@ -8,27 +8,21 @@ of the valid seeds is tiny, and mutated parameters stay cheap, so a wrong passph
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from crypto import bls
 from crypto.bls_keyfile import decrypt_bls_key, encrypt_bls_key
 from crypto.keystore import decrypt_keystore, encrypt_keystore
 from crypto.secret_file import read_json_secret_file
-from harmony_node.exceptions import HarmonyError, KeystoreError
+from harmony_node.exceptions import KeystoreError
+from fuzzing import attempt, FUZZ, Mutate, Record
 
-EXAMPLES = int(os.environ.get("HARMONY_FUZZ_EXAMPLES", "300"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 
-Record = Callable[[str, "BaseException | None"], None]
-Mutate = Callable[[Any, bytes], bytes]
-T = TypeVar("T")
 
 PASSPHRASE = "correct horse"
 PRIVATE_KEY = bytes.fromhex("1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc")
@@ -101,17 +95,6 @@ def _draw_document_bytes(data: Any, mutate: Mutate, seeds: list[dict[str, Any]])
     return json.dumps(_mutate_document(data, seed)).encode("utf-8", "surrogatepass")
 
 
-def attempt(record: Record, name: str, decode: Callable[[bytes], T], data: bytes,
-            allowed: type[HarmonyError] | tuple[type[HarmonyError], ...] = KeystoreError) -> T | None:
-    """``decode(data)``, counted; None when it refused with an ``allowed`` error. Anything else fails the test."""
-    try:
-        result = decode(data)
-    except HarmonyError as error:
-        record(name, error)
-        assert isinstance(error, allowed), f"{name} raised {type(error).__name__}, documented: {allowed}"
-        return None
-    record(name, None)
-    return result
 
 
 @FUZZ
@@ -119,7 +102,7 @@ def attempt(record: Record, name: str, decode: Callable[[bytes], T], data: bytes
 def test_fuzz_keystore(data: Any, fuzz_record: Record, fuzz_mutate: Mutate) -> None:
     raw = _draw_document_bytes(data, fuzz_mutate, KEYSTORES)
     passphrase = data.draw(st.sampled_from([PASSPHRASE, "wrong", "\udcff"]), label="passphrase")
-    key = attempt(fuzz_record, "decrypt_keystore", lambda text: decrypt_keystore(text, passphrase), raw)
+    key = attempt(fuzz_record, "decrypt_keystore", lambda text: decrypt_keystore(text, passphrase), raw, KeystoreError)
     if key is not None:
         assert key == PRIVATE_KEY
 
@@ -136,7 +119,7 @@ def test_fuzz_bls_key_file(data: Any, fuzz_record: Record, fuzz_mutate: Mutate, 
     def load(_: bytes) -> int:
         return decrypt_bls_key(read_json_secret_file(path, "BLS key file"), passphrase)
 
-    secret = attempt(fuzz_record, "load_bls_key", load, raw)
+    secret = attempt(fuzz_record, "load_bls_key", load, raw, KeystoreError)
     if secret is not None:
         assert secret == BLS_SECRET
 
@@ -144,4 +127,4 @@ def test_fuzz_bls_key_file(data: Any, fuzz_record: Record, fuzz_mutate: Mutate, 
 @pytest.mark.parametrize("document", [KEYSTORES[0], KEYSTORES[1]], ids=["scrypt", "pbkdf2"])
 def test_valid_keystores_decrypt(document: dict[str, Any], fuzz_record: Record) -> None:
     assert attempt(fuzz_record, "decrypt_keystore", lambda raw: decrypt_keystore(raw, PASSPHRASE),
-                   json.dumps(document).encode()) == PRIVATE_KEY
+                   json.dumps(document).encode(), KeystoreError) == PRIVATE_KEY

@@ -7,14 +7,12 @@ same bytes where the format is canonical, and decodes to the same value again wh
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 import rlp
 import trio
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from consensus.bitmap import decode_bitmap, encode_bitmap
@@ -39,7 +37,7 @@ from consensus.signing import (
 )
 from crypto import bls
 from harmony_node.chain.beacon_execution import decode_slashes, encode_slashes
-from harmony_node.exceptions import DecodingError, HarmonyError, InvalidKey, InvalidSignature, ValidationError
+from harmony_node.exceptions import InvalidKey, InvalidSignature, ValidationError
 from harmony_node.node.sync import (
     decode_sync_request,
     decode_sync_response,
@@ -55,56 +53,17 @@ from harmony_node.p2p.envelope import (
 )
 from harmony_node.p2p.errors import FrameError
 from harmony_node.p2p.framing import encode_frame, read_frame
-
-EXAMPLES = int(os.environ.get("HARMONY_FUZZ_EXAMPLES", "300"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-# Arbitrary-bytes tests are cheap and find less; they run a fifth of the budget.
-FUZZ_RANDOM = settings(max_examples=max(50, EXAMPLES // 5), deadline=None, suppress_health_check=list(HealthCheck))
-
-Record = Callable[[str, "BaseException | None"], None]
-Mutate = Callable[[Any, bytes], bytes]
-T = TypeVar("T")
+from fuzzing import attempt, build_depth_bomb, DEEP, draw_input, FUZZ, FUZZ_RANDOM, Mutate, Record
 
 
-def _depth_bomb(depth: int) -> bytes:
-    raw = b"\xc0"
-    for _ in range(depth):
-        size = len(raw)
-        if size < 56:
-            raw = bytes((0xC0 + size,)) + raw
-        else:
-            length = size.to_bytes((size.bit_length() + 7) // 8, "big")
-            raw = bytes((0xF7 + len(length),)) + length + raw
-    return raw
 
 
-DEEP = _depth_bomb(3000)
-"""3000 nested empty lists, 8.8 kB: made ``rlp.decode`` raise RecursionError in the sync and slash decoders."""
 
 
-def attempt(record: Record, name: str, decode: Callable[[bytes], T], data: bytes,
-            allowed: type[HarmonyError] | tuple[type[HarmonyError], ...] = DecodingError) -> T | None:
-    """``decode(data)``, counted; None when it refused with an ``allowed`` error. Anything else fails the test."""
-    try:
-        result = decode(data)
-    except HarmonyError as error:
-        record(name, error)
-        assert isinstance(error, allowed), f"{name} raised {type(error).__name__}, documented: {allowed}"
-        return None
-    record(name, None)
-    return result
 
 
-def draw_input(data: Any, mutate: Mutate, seeds: Sequence[bytes]) -> bytes:
-    """Arbitrary bytes, a valid seed as is, or (most often) a mutation of a valid seed."""
-    choice = data.draw(st.integers(0, 19), label="source")
-    if choice < 3:
-        raw: bytes = data.draw(st.binary(max_size=400), label="arbitrary")
-        return raw
-    seed = data.draw(st.sampled_from(list(seeds)), label="seed")
-    if choice == 3:
-        return seed
-    return mutate(data, seed)
+
+
 
 
 # --- valid encodings ---------------------------------------------------------------------------------
@@ -277,7 +236,7 @@ def test_fuzz_sync_response(data: Any, fuzz_record: Record, fuzz_mutate: Mutate)
 @FUZZ_RANDOM
 @given(raw=st.binary(max_size=300))
 @example(raw=DEEP)  # found by this fuzzing: RecursionError before the fix
-@example(raw=_depth_bomb(2))
+@example(raw=build_depth_bomb(2))
 def test_fuzz_sync_arbitrary_bytes(raw: bytes, fuzz_record: Record) -> None:
     attempt(fuzz_record, "decode_sync_request", decode_sync_request, raw)
     attempt(fuzz_record, "decode_sync_response", decode_sync_response, raw)

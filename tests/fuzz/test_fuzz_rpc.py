@@ -11,14 +11,13 @@ were.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from crypto import bls
@@ -45,13 +44,9 @@ from harmony_node.txpool import TxPool, TxPoolConfig
 from harmony_node.types.staking_transaction import Delegate, encode_staking_transaction, sign_staking_transaction
 from harmony_node.types.transaction import encode_transaction, sign_transaction
 from two_chains import build_next, finalize, open_two_chains
+from fuzzing import FUZZ, FUZZ_HALF, Mutate, Record
 
-EXAMPLES = int(os.environ.get("HARMONY_FUZZ_EXAMPLES", "300"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-FUZZ_HALF = settings(max_examples=max(50, EXAMPLES // 2), deadline=None, suppress_health_check=list(HealthCheck))
 
-Record = Callable[[str, "BaseException | None"], None]
-Mutate = Callable[[Any, bytes], bytes]
 
 KEY = bytes.fromhex("1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc")
 OPERATOR = compute_address(KEY)

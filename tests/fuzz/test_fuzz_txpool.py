@@ -7,11 +7,9 @@ and leave the pool exactly as it was, its gossip queue included.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from crypto.secp256k1 import compute_address
@@ -36,13 +34,9 @@ from harmony_node.types.staking_transaction import (
     sign_staking_transaction,
 )
 from harmony_node.types.transaction import decode_transaction, encode_transaction, sign_transaction
+from fuzzing import FUZZ, FUZZ_RANDOM, Mutate, Record
 
-EXAMPLES = int(os.environ.get("HARMONY_FUZZ_EXAMPLES", "300"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-FUZZ_RANDOM = settings(max_examples=max(50, EXAMPLES // 5), deadline=None, suppress_health_check=list(HealthCheck))
 
-Record = Callable[[str, "BaseException | None"], None]
-Mutate = Callable[[Any, bytes], bytes]
 
 CONFIG = ChainConfig()  # localnet: chain id 2, 3 shards
 PRICE = CONFIG.min_gas_price

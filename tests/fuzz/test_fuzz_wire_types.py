@@ -9,17 +9,14 @@ over the received bytes).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import rlp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from consensus.evidence import DoubleSignEvidence, Vote
 from crypto.hash import keccak256
-from harmony_node.exceptions import DecodingError, HarmonyError
 from harmony_node.types.block import Block, decode_block, encode_block
 from harmony_node.types.cx_receipt import (
     CXMerkleProof,
@@ -50,13 +47,9 @@ from harmony_node.types.staking_transaction import (
 from harmony_node.types.transaction import Transaction, decode_transaction, encode_transaction, sign_transaction
 from sharding.crosslink import CrossLink, decode_crosslinks, encode_crosslinks
 from sharding.shard_state import ShardState, Slot
+from fuzzing import attempt, DEEP, draw_input, FUZZ, Mutate, Record
 
-EXAMPLES = int(os.environ.get("HARMONY_FUZZ_EXAMPLES", "300"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 
-Record = Callable[[str, "BaseException | None"], None]
-Mutate = Callable[[Any, bytes], bytes]
-T = TypeVar("T")
 
 KEY = bytes.fromhex("1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc")
 CHAIN_ID = 2
@@ -66,44 +59,12 @@ BLS_KEY = b"\x8a" + b"\x33" * 47
 BLS_SIG = b"\xa4" + b"\x44" * 95
 
 
-def _depth_bomb(depth: int) -> bytes:
-    raw = b"\xc0"
-    for _ in range(depth):
-        size = len(raw)
-        if size < 56:
-            raw = bytes((0xC0 + size,)) + raw
-        else:
-            length = size.to_bytes((size.bit_length() + 7) // 8, "big")
-            raw = bytes((0xF7 + len(length),)) + length + raw
-    return raw
 
 
-DEEP = _depth_bomb(3000)
 
 
-def attempt(record: Record, name: str, decode: Callable[[bytes], T], data: bytes,
-            allowed: type[HarmonyError] | tuple[type[HarmonyError], ...] = DecodingError) -> T | None:
-    """``decode(data)``, counted; None when it refused with an ``allowed`` error. Anything else fails the test."""
-    try:
-        result = decode(data)
-    except HarmonyError as error:
-        record(name, error)
-        assert isinstance(error, allowed), f"{name} raised {type(error).__name__}, documented: {allowed}"
-        return None
-    record(name, None)
-    return result
 
 
-def draw_input(data: Any, mutate: Mutate, seeds: Sequence[bytes]) -> bytes:
-    """Arbitrary bytes, a valid seed as is, or (most often) a mutation of a valid seed."""
-    choice = data.draw(st.integers(0, 19), label="source")
-    if choice < 3:
-        raw: bytes = data.draw(st.binary(max_size=400), label="arbitrary")
-        return raw
-    seed = data.draw(st.sampled_from(list(seeds)), label="seed")
-    if choice == 3:
-        return seed
-    return mutate(data, seed)
 
 
 def reencode(obj: rlp.Serializable) -> bytes:

@@ -386,9 +386,9 @@ class Testnet:
                                  heights_at_start=heights)
             self.down()
             self.hold(fault.down_for_s)
-            self.restart_stopped([name for name in self.nodes])
+            self.restart_stopped(list(self.nodes))
         else:
-            raise NotImplementedError(f"no handler for {fault!r}")
+            raise TypeError(f"not a fault this harness injects: {fault!r}")
         record.ended_s = self.now()
         self.faults.append(record)
         return record
