@@ -155,7 +155,7 @@ def get_block_intervals(seen: dict[int, float], start: float, end: float) -> lis
 
 
 class RpcError(Exception):
-    pass
+    """A JSON-RPC call that failed (transport or error answer)."""
 
 
 RPC_FAILURES = (OSError, http.client.HTTPException, RpcError, ValueError)

@@ -182,13 +182,13 @@ class ChainService:
                 await self.node.wait_for_committee(self.shard_id, self.chain.head.number + 1)
                 async with trio.open_nursery() as nursery:
                     self.nursery = nursery
+                    batches_in, batches_out = trio.open_memory_channel[Envelope](MAX_QUEUED_TX_BATCHES)
+                    self.tx_batches = batches_in  # before run_consensus, which joins the consensus topic
+                    nursery.start_soon(self.run_transaction_admission, batches_out)
                     client = await self.node.gossip.subscribe(self.client_topic)
                     nursery.start_soon(self.run_client_in, client)
                     nursery.start_soon(self.run_consensus)
                     nursery.start_soon(self.run_pool_gossip)
-                    batches_in, batches_out = trio.open_memory_channel[Envelope](MAX_QUEUED_TX_BATCHES)
-                    self.tx_batches = batches_in
-                    nursery.start_soon(self.run_transaction_admission, batches_out)
                     nursery.start_soon(self.run_follow_watchdog)
                     nursery.start_soon(self.run_receipt_resend)
         finally:

@@ -12,6 +12,7 @@ forwarding, so a bad message stops at the first honest node, and are counted per
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import trio
+from google.protobuf.message import DecodeError
 from libp2p.abc import INetStream, ISubscriptionAPI
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
@@ -57,8 +59,15 @@ class GossipMessage:
     """Peer id of the publisher (signed by it), not of the peer that forwarded the message to us."""
 
 
-class RateLimitedPubsub(Pubsub):
-    """libp2p's Pubsub with a per-peer rate limit (``peer_rate``) where a received message enters.
+class GuardedPubsub(Pubsub):
+    """libp2p's Pubsub with per-peer limits (``peer_rate``) where a received message enters, and a
+    stream handler that a peer's bytes cannot stop.
+
+    Whatever a peer sends that does not decode ends that peer's pubsub stream and connection (a
+    lying or broken peer is dropped, and redialed later if it is a bootnode): py-libp2p let
+    protobuf's DecodeError through and it took the whole host down (six of fifteen localnet nodes
+    under load, from streams garbled by interleaved writes, ``libp2p_tuning.harden_streams``). A
+    message arriving while the node stops is dropped instead of failing the shutdown.
 
     libp2p's read loop starts a task per received message; a topic validator runs only once that
     task is scheduled, so a flood piles up tasks faster than they run (seen: +100 MB and one block in
@@ -71,6 +80,24 @@ class RateLimitedPubsub(Pubsub):
     peer_rate: PeerRateLimiter
     byte_throttle: PeerByteThrottle
     rate_limited: int = 0
+
+    async def stream_handler(self, stream: INetStream) -> None:
+        peer_id = stream.muxed_conn.peer_id
+        try:
+            await super().stream_handler(stream)
+        except DecodeError as exc:
+            logger.warning("undecodable pubsub message; dropping the peer", extra={"peer": str(peer_id),
+                                                                                   "reason": str(exc)})
+            with contextlib.suppress(Exception):
+                await stream.reset()
+            self._handle_dead_peer(peer_id)
+            with contextlib.suppress(Exception):
+                await self.host.disconnect(peer_id)
+        except RuntimeError as exc:
+            # libp2p's read loop starts a task per received message and can still do so after its
+            # task nursery closed: the node is stopping, and the message goes with it.
+            if "closed to new arrivals" not in str(exc):
+                raise
 
     async def continuously_read_stream(self, stream: INetStream) -> None:
         # Slowed where it is read: libp2p parses each RPC and starts a task per message before
@@ -137,7 +164,7 @@ class GossipNode:
             max_pending_messages_per_peer=10_000,
             pending_messages_ttl=2.0,
         )
-        self._pubsub = RateLimitedPubsub(
+        self._pubsub = GuardedPubsub(
             self._host, self._gossipsub, max_inbound_rpc_size=config.max_message_size + RPC_OVERHEAD
         )
         self._pubsub.peer_rate = PeerRateLimiter(config.peer_messages_per_s, config.peer_message_burst)

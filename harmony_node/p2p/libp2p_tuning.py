@@ -23,11 +23,9 @@ from typing import Any
 import libp2p.pubsub.gossipsub as gossipsub_module
 import libp2p.pubsub.pubsub as pubsub_module
 import trio
-from google.protobuf.message import DecodeError
-from libp2p.abc import IHost, INetStream
+from libp2p.abc import IHost
 from libp2p.peer.id import ID
 from libp2p.pubsub.pb.rpc_pb2 import RPC
-from libp2p.pubsub.pubsub import Pubsub
 from libp2p.pubsub.rpc_queue import PriorityQueue, RpcQueue
 from libp2p.stream_muxer.exceptions import MuxedStreamError
 from libp2p.stream_muxer.yamux.yamux import YamuxStream
@@ -35,7 +33,6 @@ from libp2p.stream_muxer.yamux.yamux import YamuxStream
 from harmony_node.p2p.errors import P2PError
 
 _P2P_LOGGER = "harmony_node.p2p"
-logger = logging.getLogger(__name__)
 
 
 def raise_pubsub_limits(outbound_queue_size: int, subscription_buffer: int, max_rpc_size: int) -> None:
@@ -155,7 +152,8 @@ async def _send_window_update_like_go(self: YamuxStream, *, bytes_read: int = 0)
 
 
 def harden_streams() -> None:
-    """Keep one peer's broken stream from corrupting others' messages or stopping the node.
+    """Keep one peer's broken stream from corrupting others' messages (``gossip.GuardedPubsub`` keeps
+    an undecodable message from stopping the node).
 
     Found under load (40 tx/s on the localnet): pubsub streams carried garbage ("message length
     28153121866"), protobuf's DecodeError escaped py-libp2p's pubsub stream handler and took the
@@ -167,10 +165,6 @@ def harden_streams() -> None:
       other messages. Writes are serialized per message here.
     - a write that times out waiting for window (5 s) leaves half a message on the stream; the
       stream is reset then, so the reader drops it instead of misreading everything after.
-
-    And whatever a peer sends that does not decode ends that peer's pubsub stream and connection
-    (a lying or broken peer is dropped and redialed later), never the node; a message arriving while
-    the node stops is dropped instead of failing the shutdown.
     """
     if getattr(YamuxStream.write, "_harmony_whole", False):
         return
@@ -191,28 +185,6 @@ def harden_streams() -> None:
 
     write_whole._harmony_whole = True  # type: ignore[attr-defined]
     YamuxStream.write = write_whole  # type: ignore[method-assign]
-
-    handle_stream = Pubsub.stream_handler
-
-    async def handle_stream_safely(self: Pubsub, stream: INetStream) -> None:
-        peer_id = stream.muxed_conn.peer_id
-        try:
-            await handle_stream(self, stream)
-        except DecodeError as exc:
-            logger.warning("undecodable pubsub message; dropping the peer", extra={"peer": str(peer_id),
-                                                                                   "reason": str(exc)})
-            with contextlib.suppress(Exception):
-                await stream.reset()
-            self._handle_dead_peer(peer_id)
-            with contextlib.suppress(Exception):
-                await self.host.disconnect(peer_id)
-        except RuntimeError as exc:
-            # libp2p's read loop starts a task per received message and can still do so after its
-            # task nursery closed: the node is stopping, and the message goes with it.
-            if "closed to new arrivals" not in str(exc):
-                raise
-
-    Pubsub.stream_handler = handle_stream_safely  # type: ignore[method-assign]
 
 
 def _cache_record_verification(consume: Callable[[RPC, IHost, ID], bool]) -> Callable[[RPC, IHost, ID], bool]:
