@@ -40,8 +40,13 @@ def run_hmy_node(*args: str, timeout: float = 60) -> str:
 
 
 def find_free_base_port(first: int = 21000) -> int:
-    """A base port whose whole layout (base .. base+911) is free now."""
-    for base in range(first, 32000, 1000):
+    """A base port whose whole layout (base .. base+911) is free now.
+
+    The search starts at a place that depends on the process id, so that test runs started at the
+    same moment (several pytest processes on one machine) rarely pick the same range."""
+    bases = list(range(first, 32000, 1000))
+    start = os.getpid() % len(bases)
+    for base in bases[start:] + bases[:start]:
         if all(is_port_free(port) for plan in plan_nodes(LocalnetSettings(base_port=base))
                for port in (plan.p2p_port, plan.rpc_port, plan.metrics_port)):
             return base
@@ -55,9 +60,13 @@ class LocalnetCli:
     seen: dict[int, Path] = field(default_factory=dict)
     """Every node pid observed, with its node directory: what the clean-up kills."""
 
-    def run(self, *args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float = 150,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """``hmy-node localnet ARGS``; ``env``: variables added to this environment (nodes that
+        ``up`` starts inherit them)."""
         return subprocess.run([HMY_NODE, "localnet", *args, "--datadir", str(self.datadir)],
-                              capture_output=True, text=True, timeout=timeout, cwd=self.datadir.parent)
+                              capture_output=True, text=True, timeout=timeout, cwd=self.datadir.parent,
+                              env=dict(os.environ, **env) if env else None)
 
     def get_status(self) -> dict[str, Any]:
         result = self.run("status", "--json", timeout=30)
