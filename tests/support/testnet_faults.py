@@ -245,8 +245,9 @@ class Testnet:
 
     # --- CLI ---
 
-    def up(self, *options: str) -> str:
-        result = self.cli.run("up", *options, timeout=180)
+    def up(self, *options: str, env: dict[str, str] | None = None) -> str:
+        """``localnet up``; the nodes it starts inherit ``env`` (fault switches such as a failpoint)."""
+        result = self.cli.run("up", *options, timeout=180, env=env)
         assert result.returncode == 0, f"localnet up: {result.stdout}{result.stderr}\n{self.cli.get_log_tails()}"
         return result.stdout
 
@@ -345,9 +346,9 @@ class Testnet:
         wait_until(lambda: not any(_pid_is_node(pid, d) for pid, d in pids.values()), timeout,
                    lambda: f"{', '.join(names)} to exit", interval=0.1)
 
-    def restart_stopped(self, names: Sequence[str]) -> None:
-        """``localnet up``: starts exactly the stopped nodes, which must be ``names``."""
-        out = self.up()
+    def restart_stopped(self, names: Sequence[str], env: dict[str, str] | None = None) -> None:
+        """``localnet up``: starts exactly the stopped nodes, which must be ``names`` (with ``env``)."""
+        out = self.up(env=env)
         assert f"started {len(names)} nodes" in out and all(n in out for n in names), out
         self.get_status()
 
