@@ -27,6 +27,7 @@ from harmony_node.rpc.errors import (
     InvalidRequest,
     MethodNotFound,
     ParseError,
+    RateLimited,
     RPCError,
     ServerError,
 )
@@ -81,10 +82,14 @@ class Dispatcher:
         return sorted(self._handlers)
 
     async def handle_body(self, body: bytes, context: CallContext, *, max_batch: int = DEFAULT_MAX_BATCH,
-                          max_depth: int = DEFAULT_MAX_DEPTH) -> bytes | None:
+                          max_depth: int = DEFAULT_MAX_DEPTH,
+                          take_token: Callable[[], bool] | None = None) -> bytes | None:
         """Answer one request or batch; None when nothing needs an answer (only notifications).
 
-        Batch members run one after another and their answers keep the batch order.
+        Batch members run one after another and their answers keep the batch order. ``take_token``
+        (the client's rate limit) is asked once per batch member after the first, which the
+        transport paid for: a batch of 100 calls costs 100 requests, not one, and the members over
+        the limit are answered -32005 each.
         """
         try:
             validate_json_depth(body, max_depth)
@@ -97,7 +102,13 @@ class Dispatcher:
             return _encode_error(None, InvalidRequest("empty batch"))
         if len(message) > max_batch:
             return _encode_error(None, InvalidRequest(f"batch too large ({len(message)} > {max_batch})"))
-        answers = [await self._process_message(item, context) for item in message]
+        answers: list[bytes | None] = []
+        for index, item in enumerate(message):
+            if index and take_token is not None and not take_token():
+                request_id = item.get("id") if isinstance(item, dict) and _is_valid_id(item.get("id")) else None
+                answers.append(_encode_error(request_id, RateLimited()))
+            else:
+                answers.append(await self._process_message(item, context))
         present = [answer for answer in answers if answer is not None]
         return b"[" + b",".join(present) + b"]" if present else None
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -76,6 +77,9 @@ class RPCServerConfig:
     """Requests per second per client IP (token bucket, burst ``max(1, rate)``); None: unlimited."""
     max_connections: int = 256
     """Concurrent connections; further ones are closed at once."""
+    max_connections_per_client: int = 64
+    """Concurrent connections from one IP: one client holding idle connections (slowloris) must not take
+    every slot of ``max_connections`` from the others."""
     read_timeout_s: float = 10.0
     """Time a client has to deliver a whole request once it starts one (slowloris)."""
     idle_timeout_s: float = 60.0
@@ -88,7 +92,8 @@ class RPCServerConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValidationError("port must be between 0 and 65535")
-        if min(self.max_body_bytes, self.max_batch, self.max_depth, self.max_connections, self.ws_queue_size) < 1:
+        if min(self.max_body_bytes, self.max_batch, self.max_depth, self.max_connections,
+               self.max_connections_per_client, self.ws_queue_size) < 1:
             raise ValidationError("RPC size and connection limits must be positive")
         if self.read_timeout_s <= 0 or self.idle_timeout_s <= 0:
             raise ValidationError("RPC timeouts must be positive")
@@ -238,13 +243,25 @@ class _Server:
         self.pages = pages
         self.limiter = limiter
         self.connection_count = 0
+        self.connections_by_client: Counter[str] = Counter()
+
+    def _get_token_taker(self, client: str) -> Callable[[], bool] | None:
+        limiter = self.limiter
+        return None if limiter is None else lambda: limiter.take_token(client)
 
     async def on_connection(self, stream: trio.SocketStream) -> None:
         """Serve one TCP connection; whatever happens stays inside it."""
-        if self.connection_count >= self.config.max_connections:
+        try:
+            client = str(stream.socket.getpeername()[0])
+        except OSError:  # reset before we looked
+            await trio.aclose_forcefully(stream)
+            return
+        if (self.connection_count >= self.config.max_connections
+                or self.connections_by_client[client] >= self.config.max_connections_per_client):
             await trio.aclose_forcefully(stream)
             return
         self.connection_count += 1
+        self.connections_by_client[client] += 1
         # except*: a WebSocket's reader and writer run in a nursery, which wraps what they raise.
         try:
             await self._serve_connection(stream)
@@ -254,6 +271,9 @@ class _Server:
             log.exception("RPC connection failed")
         finally:
             self.connection_count -= 1
+            self.connections_by_client[client] -= 1
+            if not self.connections_by_client[client]:
+                del self.connections_by_client[client]  # bounded by the connections open now
             await trio.aclose_forcefully(stream)
 
     async def _serve_connection(self, stream: trio.SocketStream) -> None:
@@ -376,7 +396,8 @@ class _Server:
         if method == b"POST":
             context = CallContext(client=client, transport="http")
             answer = await self.dispatcher.handle_body(body, context, max_batch=self.config.max_batch,
-                                                       max_depth=self.config.max_depth)
+                                                       max_depth=self.config.max_depth,
+                                                       take_token=self._get_token_taker(client))
             # Only notifications: geth answers 200 with an empty body, and so do we.
             await self._send(stream, conn, 200, answer or b"", "application/json")
             return
@@ -496,7 +517,8 @@ class _Server:
         connection.hold()
         context = CallContext(client=client, transport="ws", connection=connection)
         answer = await self.dispatcher.handle_body(body, context, max_batch=self.config.max_batch,
-                                                   max_depth=self.config.max_depth)
+                                                   max_depth=self.config.max_depth,
+                                                   take_token=self._get_token_taker(client))
         if answer is not None:
             await connection.send_response(answer)
         connection.release()

@@ -341,6 +341,24 @@ def test_rate_limit_then_recovery() -> None:
     _run(scenario, RPCServerConfig(port=0, rate_limit_per_s=2.0), clock=lambda: now[0])
 
 
+def test_every_call_of_a_batch_counts_against_the_rate_limit() -> None:
+    """A batch of 100 calls is 100 requests: otherwise batching multiplies the limit a hundredfold."""
+    now = [1000.0]
+
+    async def scenario(port: int, subscriptions: Subscriptions) -> None:
+        client = await HttpClient.open(port)
+        answers = (await client.post([_rpc("echo", [i], i) for i in range(5)])).json()
+        assert [a.get("result") for a in answers] == [[0], [1], [2], None, None]  # a burst of 3
+        assert [a["id"] for a in answers] == [0, 1, 2, 3, 4]
+        assert [a["error"]["code"] for a in answers[3:]] == [-32005, -32005]
+        assert (await client.post(_rpc("echo"))).status == 429  # the batch spent the bucket
+        now[0] += 1.0
+        assert (await client.post(_rpc("echo", [9]))).json()["result"] == [9]
+        await client.aclose()
+
+    _run(scenario, RPCServerConfig(port=0, rate_limit_per_s=3.0), clock=lambda: now[0])
+
+
 def test_slow_requests_are_cut_off() -> None:
     read_timeout_s = 0.3
 
@@ -407,6 +425,34 @@ def test_connections_over_the_limit_are_closed_at_once() -> None:
         await second.aclose()
 
     _run(scenario, RPCServerConfig(port=0, max_connections=2))
+
+
+def test_one_client_cannot_hold_every_connection() -> None:
+    """A client (one IP) at its own cap is refused further connections while another IP is still served:
+    a slowloris from one address does not lock everyone out."""
+    async def scenario(port: int, subscriptions: Subscriptions) -> None:
+        held = [await HttpClient.open(port) for _ in range(2)]
+        for client in held:
+            assert (await client.post(_rpc("echo"))).status == 200
+        refused = await trio.open_tcp_stream("127.0.0.1", port)
+        await _wait_until_closed(refused)
+        await refused.aclose()
+        other = trio.socket.socket()
+        await other.bind(("127.0.0.2", 0))  # another client address on loopback
+        await other.connect(("127.0.0.1", port))
+        stream = trio.SocketStream(other)
+        body = json.dumps(_rpc("echo", [7])).encode()
+        await stream.send_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                              b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+        reply = b""
+        while chunk := await stream.receive_some(65536):
+            reply += chunk
+        await stream.aclose()
+        assert reply.startswith(b"HTTP/1.1 200 ") and b'"result":[7]' in reply.replace(b" ", b""), reply
+        for client in held:
+            await client.aclose()
+
+    _run(scenario, RPCServerConfig(port=0, max_connections=10, max_connections_per_client=2))
 
 
 # WebSocket
