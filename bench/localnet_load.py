@@ -485,7 +485,7 @@ def read_node_metrics(nodes: list[NodeInfo]) -> tuple[dict[int, int], dict[int, 
     pool: dict[int, int] = {}
     view_changes: dict[int, int] = {}
     for node in nodes:
-        for name, labels, value in parse_metrics(fetch_metrics(node.metrics_port, timeout=0.5) or ""):
+        for name, labels, value in parse_metrics(fetch_metrics(node.host, node.metrics_port, timeout=0.5) or ""):
             if "shard" not in labels:
                 continue
             shard = int(labels["shard"])

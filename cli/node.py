@@ -35,7 +35,10 @@ _NODE_FLAGS: tuple[tuple[str, str, str, Any, str], ...] = (
     ("--block-time-ms", "block_time_ms", "consensus.block_time_ms", int, "Target block time. Default 1000."),
     ("--view-timeout-ms", "view_timeout_ms", "consensus.view_timeout_ms", int,
      "Wait for a block before changing leader. Default 4000."),
+    ("--metrics.host", "metrics_host", "metrics.host", str, "Address to serve /metrics on. Default 127.0.0.1."),
     ("--metrics.port", "metrics_port", "metrics.port", int, "Prometheus /metrics port. Default 9900."),
+    ("--rpc.host", "rpc_host", "rpc.host", str,
+     "Address to serve JSON-RPC on. Default 127.0.0.1 (other machines cannot reach it)."),
     ("--rpc.port", "rpc_port", "rpc.port", int, "JSON-RPC port. Default 9500."),
     ("--log.level", "log_level", "log.level", click.Choice(["debug", "info", "warning", "error"]), "Default info."),
     ("--log.format", "log_format", "log.format", click.Choice(["json", "text"]), "Default json."),
@@ -252,9 +255,12 @@ def localnet_group() -> None:
               help="Blocks per epoch (written into the genesis). Default 16 (new localnet only).")
 @click.option("--base-port", type=click.IntRange(min=1, max=65535), default=None,
               help="Shift every port range so that validator 0 listens on this p2p port. Default 9000.")
+@click.option("--netns", "use_netns", is_flag=True,
+              help="Run each node as a host of its own: a Linux network namespace at 10.213.n.k behind a bridge "
+                   "(needs root; new localnet only). Lets `localnet link` and `partition` cut the network.")
 @click.option("--foreground", is_flag=True, help="Stay attached; Ctrl-C stops the localnet.")
 def localnet_up(datadir: str, shards: int | None, validators_per_shard: int | None, block_time_ms: int | None,
-                epoch_blocks: int | None, base_port: int | None, foreground: bool) -> None:
+                epoch_blocks: int | None, base_port: int | None, use_netns: bool, foreground: bool) -> None:
     """Create the localnet if DATADIR holds none, then start every node that is not running.
 
     Nodes run detached and keep running after this command returns; running `up` again restarts only
@@ -265,7 +271,7 @@ def localnet_up(datadir: str, shards: int | None, validators_per_shard: int | No
     requested = {"shards": shards, "validators_per_shard": validators_per_shard, "block_time_ms": block_time_ms,
                  "epoch_blocks": epoch_blocks, "base_port": base_port}
     try:
-        result = localnet.up(Path(datadir), requested)
+        result = localnet.up(Path(datadir), requested, use_netns=use_netns)
     except HarmonyError as exc:
         raise click.ClickException(str(exc)) from exc
     net = result.localnet
@@ -277,7 +283,7 @@ def localnet_up(datadir: str, shards: int | None, validators_per_shard: int | No
         click.echo(f"left running: {', '.join(result.already_running)}")
     if result.not_ready:
         click.echo(f"still starting (not serving metrics yet): {', '.join(result.not_ready)}")
-    rpc = ", ".join(f"shard {n.shard} http://127.0.0.1:{n.rpc_port}" for n in net.nodes if n.role == "rpc")
+    rpc = ", ".join(f"shard {n.shard} {n.rpc_url}" for n in net.nodes if n.role == "rpc")
     click.echo(f"RPC nodes: {rpc}")
     if foreground:
         click.echo("running in the foreground; Ctrl-C stops the localnet")
@@ -309,6 +315,53 @@ def localnet_add_validator(datadir: str, key_file: str, passphrase_file: str) ->
                f"metrics {node.metrics_port})")
     if not ready:
         click.echo(f"{node.name} is still starting (not serving metrics yet)")
+
+
+@localnet_group.command("link")
+@_datadir_option
+@click.argument("node")
+@click.argument("state", type=click.Choice(["down", "up"]))
+def localnet_link(datadir: str, node: str, state: str) -> None:
+    """Pull out (down) or plug back in (up) the network cable of NODE (a --netns localnet)."""
+    from harmony_node.node import localnet
+
+    try:
+        spec = localnet.set_node_link(Path(datadir), node, state == "up")
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{spec.name} ({spec.host}): link {state}")
+
+
+@localnet_group.command("partition")
+@_datadir_option
+@click.argument("groups", nargs=-1, required=True)
+def localnet_partition(datadir: str, groups: tuple[str, ...]) -> None:
+    """Cut the network between GROUPS of nodes (a --netns localnet), e.g. `s0-v0,s0-v1 s0-v2,s0-v3`.
+
+    Each group is a comma-separated list of node names; nodes of different groups no longer reach
+    each other, nodes in no group reach everyone. Replaces any earlier partition; `heal` ends it.
+    """
+    from harmony_node.node import localnet
+
+    names = [[name for name in group.split(",") if name] for group in groups]
+    try:
+        localnet.set_partition(Path(datadir), names)
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("partitioned: " + " | ".join(", ".join(group) for group in names))
+
+
+@localnet_group.command("heal")
+@_datadir_option
+def localnet_heal(datadir: str) -> None:
+    """End every partition and plug every cable back in (a --netns localnet)."""
+    from harmony_node.node import localnet
+
+    try:
+        localnet.set_partition(Path(datadir), [])
+    except HarmonyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("healed: every node reaches every other")
 
 
 @localnet_group.command("status")

@@ -1,4 +1,5 @@
-"""``hmy-node localnet``: a whole multi-shard network of ``hmy-node start`` processes on 127.0.0.1.
+"""``hmy-node localnet``: a whole multi-shard network of ``hmy-node start`` processes on 127.0.0.1
+(or, with ``--netns``, each in a network namespace of its own: ``harmony_node.node.netns``).
 
 DESIGN.md §4 is the contract. A localnet lives in one directory (default ``./.localnet``):
 
@@ -48,6 +49,8 @@ from typing import Any
 from crypto import bls
 from crypto.bls_keyfile import LIGHT_SCRYPT_N, save_bls_key
 from harmony_node.exceptions import HarmonyError
+from harmony_node.node import netns
+from harmony_node.node.netns import HostPlan
 
 DEFAULT_DATADIR = "./.localnet"
 DEFAULT_SHARDS = 3
@@ -96,6 +99,8 @@ class LocalnetSettings:
     epoch_blocks: int = DEFAULT_EPOCH_BLOCKS
     """Written into the genesis config (``blocks_per_epoch``): fixed once the localnet exists."""
     base_port: int = DEFAULT_BASE_PORT
+    netns_subnet: int | None = None
+    """None: every node on 127.0.0.1; else each node is a host of its own in ``10.213.<n>.0/24``."""
 
     def validate(self) -> None:
         if self.shards < 1 or self.validators_per_shard < 1:
@@ -122,6 +127,8 @@ class NodeSpec:
     peer_id: str
     passphrase_file: str | None = None
     """Unlocks ``key_file`` when it is not the localnet's own passphrase (an added validator's key)."""
+    host: str = "127.0.0.1"
+    """The address the node listens on for peers, RPC and metrics (its namespace's, with ``--netns``)."""
 
     @property
     def ports(self) -> tuple[int, int, int]:
@@ -129,7 +136,11 @@ class NodeSpec:
 
     @property
     def multiaddr(self) -> str:
-        return f"/ip4/127.0.0.1/tcp/{self.p2p_port}/p2p/{self.peer_id}"
+        return f"/ip4/{self.host}/tcp/{self.p2p_port}/p2p/{self.peer_id}"
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://{self.host}:{self.rpc_port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +172,15 @@ class Localnet:
     def get_running_pid(self, node: NodeSpec) -> int | None:
         node_dir = self.get_node_dir(node)
         return get_running_pid(node_dir / PID_FILE, node_dir)
+
+    def get_host_plan(self, node: NodeSpec) -> HostPlan | None:
+        """The node's namespace and cable; None on a loopback localnet."""
+        if self.settings.netns_subnet is None:
+            return None
+        return netns.plan_host(self.settings.netns_subnet, self.nodes.index(node), node.name)
+
+    def get_host_plans(self) -> list[HostPlan]:
+        return [plan for node in self.nodes if (plan := self.get_host_plan(node)) is not None]
 
 
 # --- material ---------------------------------------------------------------------------------------
@@ -235,9 +255,12 @@ def create_localnet(root: Path, settings: LocalnetSettings) -> Localnet:
     (root / PASSPHRASE_FILE).write_text(PASSPHRASE + "\n")
     nodes = []
     committees: list[list[bytes]] = [[] for _ in range(settings.shards)]
-    for plan in plans:
+    for index, plan in enumerate(plans):
         node_dir = root / plan.name
         node_dir.mkdir(exist_ok=True)
+        host = "127.0.0.1"
+        if settings.netns_subnet is not None:
+            host = netns.plan_host(settings.netns_subnet, index, plan.name).address
         key_file = public_key = None
         if plan.validator_index is not None:
             secret = get_validator_secret(plan.validator_index)
@@ -246,7 +269,7 @@ def create_localnet(root: Path, settings: LocalnetSettings) -> Localnet:
             save_bls_key(node_dir / KEY_FILE, secret, PASSPHRASE, scrypt_n=LIGHT_SCRYPT_N)
             key_file, public_key = f"{plan.name}/{KEY_FILE}", "0x" + key.hex()
         nodes.append(NodeSpec(plan.name, plan.role, plan.shard, plan.p2p_port, plan.rpc_port, plan.metrics_port,
-                              plan.name, key_file, public_key, get_peer_id(node_dir / "p2p.key")))
+                              plan.name, key_file, public_key, get_peer_id(node_dir / "p2p.key"), host=host))
     (root / GENESIS_FILE).write_text(json.dumps(build_genesis(settings.shards, committees, settings.epoch_blocks), indent=2) + "\n")
     localnet = Localnet(root, settings, tuple(nodes))
     write_manifest(localnet)
@@ -282,13 +305,17 @@ def load_localnet(root: Path) -> Localnet | None:
 def build_start_command(localnet: Localnet, node: NodeSpec, executable: str) -> list[str]:
     """The ``hmy-node start`` command line of ``node``; every other node of the localnet is a bootnode."""
     block_time = localnet.settings.block_time_ms
-    command = [executable, "start"]
+    host_plan = localnet.get_host_plan(node)
+    # `ip netns exec` execs the node in its namespace: same pid, so pid files and /proc checks still hold.
+    command = ["ip", "netns", "exec", host_plan.netns] if host_plan is not None else []
+    command += [executable, "start"]
     if (localnet.root / NODE_CONFIG_FILE).exists():
         command += ["--config", str(localnet.root / NODE_CONFIG_FILE)]
     command += ["--datadir", str(localnet.get_node_dir(node)),
                 "--genesis", str(localnet.genesis_file),
-                "--p2p.port", str(node.p2p_port), "--rpc.port", str(node.rpc_port),
-                "--metrics.port", str(node.metrics_port),
+                "--p2p.host", node.host, "--p2p.port", str(node.p2p_port),
+                "--rpc.host", node.host, "--rpc.port", str(node.rpc_port),
+                "--metrics.host", node.host, "--metrics.port", str(node.metrics_port),
                 # The node's default view timeout (4 s) must stay above the block time when blocks are slow.
                 "--block-time-ms", str(block_time),
                 "--view-timeout-ms", str(max(MIN_VIEW_TIMEOUT_MS, 4 * block_time)),
@@ -297,7 +324,7 @@ def build_start_command(localnet: Localnet, node: NodeSpec, executable: str) -> 
         if other.name != node.name:
             command += ["--bootnode", other.multiaddr]
     for rpc_node in sorted((n for n in localnet.nodes if n.role == "rpc"), key=lambda n: n.shard):
-        command += ["--rpc.shard-url", f"http://127.0.0.1:{rpc_node.rpc_port}"]  # getShardingStructure
+        command += ["--rpc.shard-url", rpc_node.rpc_url]  # getShardingStructure
     # A validator's RPC answers for its genesis shard, which it keeps following as committees move.
     command += ["--shard", str(node.shard)]
     if node.key_file is not None:
@@ -408,11 +435,14 @@ def check_settings(localnet: Localnet, requested: dict[str, int | None]) -> None
                                 f"{getattr(localnet.settings, name)}; `localnet reset` first to change it")
 
 
-def up(root: Path, requested: dict[str, int | None], ready_timeout: float = READY_TIMEOUT_S) -> UpResult:
+def up(root: Path, requested: dict[str, int | None], ready_timeout: float = READY_TIMEOUT_S,
+       use_netns: bool = False) -> UpResult:
     """Create the localnet if ``root`` has none, then start every node that is not running.
 
     ``requested`` maps ``LocalnetSettings`` fields to values given on the command line (None: not
-    given); a new localnet uses them, an existing one must agree with them.
+    given); a new localnet uses them, an existing one must agree with them. ``use_netns``: a new
+    localnet puts each node in a network namespace of its own (``netns``); an existing one must
+    already be one.
     """
     root = root.resolve()
     if root.exists() and not (root / MANIFEST_FILE).exists() and any(p.name != LOCK_FILE for p in root.iterdir()):
@@ -422,14 +452,23 @@ def up(root: Path, requested: dict[str, int | None], ready_timeout: float = READ
         localnet = load_localnet(root)
         created = localnet is None
         if localnet is None:
-            localnet = create_localnet(root, LocalnetSettings(**{k: v for k, v in requested.items() if v is not None}))
+            chosen: dict[str, Any] = {k: v for k, v in requested.items() if v is not None}
+            if use_netns:
+                netns.check_available()
+                chosen["netns_subnet"] = netns.find_free_subnet()
+            localnet = create_localnet(root, LocalnetSettings(**chosen))
         else:
             check_settings(localnet, requested)
+            if use_netns and localnet.settings.netns_subnet is None:
+                raise LocalnetError(f"the localnet in {root} runs on 127.0.0.1; `localnet reset` first to use --netns")
+        if localnet.settings.netns_subnet is not None:
+            netns.ensure_network(localnet.settings.netns_subnet, localnet.get_host_plans())
         running = {node.name for node in localnet.nodes if localnet.get_running_pid(node) is not None}
         if len(running) == len(localnet.nodes):
             raise LocalnetError(f"the localnet in {root} is already running ({len(running)} nodes)")
         to_start = [node for node in localnet.nodes if node.name not in running]
-        conflicts = find_port_conflicts(to_start)
+        # A namespaced node has a network stack of its own: no one else can hold its ports.
+        conflicts = find_port_conflicts(to_start) if localnet.settings.netns_subnet is None else []
         if conflicts:
             raise LocalnetError("cannot start the localnet: " + "; ".join(conflicts) + " (by a process that is"
                                 " not this localnet's node; stop it or use another --base-port)")
@@ -479,8 +518,10 @@ def add_validator(root: Path, key_file: Path, passphrase_file: Path,
             raise LocalnetError(f"node {runner} already runs BLS key {public_key[:18]}...; "
                                 "a key run by two nodes signs twice and is slashed")
         plan = plan_added_validator(localnet)
+        subnet = localnet.settings.netns_subnet
+        host = "127.0.0.1" if subnet is None else netns.plan_host(subnet, len(localnet.nodes), plan.name).address
         busy = [f"port {port} is in use" for port in (plan.p2p_port, plan.rpc_port, plan.metrics_port)
-                if not is_port_free(port)]
+                if subnet is None and not is_port_free(port)]
         if busy:
             raise LocalnetError(f"cannot add {plan.name}: " + "; ".join(busy))
         node_dir = localnet.root / plan.name
@@ -491,9 +532,11 @@ def add_validator(root: Path, key_file: Path, passphrase_file: Path,
             secret_file.chmod(0o600)
         node = NodeSpec(plan.name, plan.role, plan.shard, plan.p2p_port, plan.rpc_port, plan.metrics_port,
                         plan.name, f"{plan.name}/{KEY_FILE}", public_key, get_peer_id(node_dir / "p2p.key"),
-                        passphrase_file=f"{plan.name}/{PASSPHRASE_FILE}")
+                        passphrase_file=f"{plan.name}/{PASSPHRASE_FILE}", host=host)
         localnet = Localnet(localnet.root, localnet.settings, (*localnet.nodes, node))
         write_manifest(localnet)
+        if subnet is not None:
+            netns.ensure_network(subnet, localnet.get_host_plans())
         spawn_node(localnet, node, find_hmy_node())
         not_ready = wait_until_serving(localnet, [node], ready_timeout)
     return node, not not_ready
@@ -512,7 +555,7 @@ def wait_until_serving(localnet: Localnet, nodes: Sequence[NodeSpec], timeout: f
             if localnet.get_running_pid(node) is None:
                 raise LocalnetError(f"node {node.name} exited while starting; its log ends:\n"
                                     + tail_log(localnet, node.name, 20))
-            if fetch_metrics(node.metrics_port) is not None:
+            if fetch_metrics(node.host, node.metrics_port) is not None:
                 waiting.remove(node)
     return [node.name for node in waiting]
 
@@ -552,8 +595,43 @@ def reset(root: Path) -> Localnet:
     localnet = require_localnet(root)
     with lock_localnet(localnet.root):
         stop_nodes(localnet)
+        if localnet.settings.netns_subnet is not None:
+            netns.remove_network(localnet.settings.netns_subnet, localnet.get_host_plans())
         shutil.rmtree(localnet.root)
     return localnet
+
+
+def require_netns(localnet: Localnet) -> int:
+    if localnet.settings.netns_subnet is None:
+        raise LocalnetError(f"the localnet in {localnet.root} runs on 127.0.0.1: links and partitions need a "
+                            "localnet created with `up --netns`")
+    return localnet.settings.netns_subnet
+
+
+def set_node_link(root: Path, name: str, connected: bool) -> NodeSpec:
+    """Plug in (``connected``) or pull out the cable of node ``name`` of a ``--netns`` localnet."""
+    localnet = require_localnet(root)
+    require_netns(localnet)
+    node = localnet.get_node(name)
+    plan = localnet.get_host_plan(node)
+    assert plan is not None
+    netns.set_link(plan, connected)
+    return node
+
+
+def set_partition(root: Path, groups: Sequence[Sequence[str]]) -> None:
+    """Cut the named groups of nodes off from each other (``netns.set_partition``); no groups: heal
+    every partition and plug every cable back in."""
+    localnet = require_localnet(root)
+    require_netns(localnet)
+    plans = {node.name: localnet.get_host_plan(node) for node in localnet.nodes}
+    chosen = [[plans[localnet.get_node(name).name] for name in group] for group in groups]
+    netns.set_partition([p for p in plans.values() if p is not None],
+                        [[p for p in group if p is not None] for group in chosen])
+    if not groups:
+        for plan in plans.values():
+            if plan is not None:
+                netns.set_link(plan, True)
 
 
 def require_localnet(root: Path) -> Localnet:
@@ -599,10 +677,10 @@ def tail_log(localnet: Localnet, name: str, lines: int) -> str:
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
-def fetch_metrics(port: int, timeout: float = METRICS_TIMEOUT_S) -> str | None:
-    """The metrics text of the node on ``port``; None if it does not answer in time."""
+def fetch_metrics(host: str, port: int, timeout: float = METRICS_TIMEOUT_S) -> str | None:
+    """The metrics text of the node at ``host:port``; None if it does not answer in time."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as reply:
+        with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=timeout) as reply:
             return str(reply.read().decode())
     except (OSError, ValueError):
         return None
@@ -674,7 +752,7 @@ def build_status(localnet: Localnet, pids: dict[str, int | None], metrics: dict[
         followed = [shard for shard in range(localnet.settings.shards)
                     if figures[(node.name, shard)].height is not None]
         nodes.append({"name": node.name, "role": node.role, "shard": node.shard, "chains": followed or [node.shard],
-                      "pid": pid, "p2p_port": node.p2p_port, "rpc_port": node.rpc_port,
+                      "pid": pid, "host": node.host, "p2p_port": node.p2p_port, "rpc_port": node.rpc_port,
                       "metrics_port": node.metrics_port, "datadir": str(localnet.get_node_dir(node)),
                       "running": pid is not None, "height": figures[(node.name, node.shard)].height,
                       "peers": figures[(node.name, node.shard)].peers})
@@ -695,7 +773,7 @@ def get_status(localnet: Localnet) -> dict[str, Any]:
     pids = {node.name: localnet.get_running_pid(node) for node in localnet.nodes}
     running = [node for node in localnet.nodes if pids[node.name] is not None]
     with ThreadPoolExecutor(max_workers=max(1, len(running))) as pool:
-        texts = dict(zip((n.name for n in running), pool.map(lambda n: fetch_metrics(n.metrics_port), running)))
+        texts = dict(zip((n.name for n in running), pool.map(lambda n: fetch_metrics(n.host, n.metrics_port), running)))
     return build_status(localnet, pids, dict(texts))
 
 
@@ -711,10 +789,13 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append(f"{shard:<6}{show(chain['height']):>8}{show(chain['epoch']):>7}{show(chain['view']):>7}  "
                      f"{show(chain['leader']):<10}{show(chain['peers']):>6}{show(chain['block_time_s']):>9}"
                      f"{show(chain['tps']):>8}")
-    lines += ["", f"{'node':<10}{'role':<11}{'shard':>5}{'pid':>9}{'p2p':>7}{'rpc':>7}{'metrics':>9}"
-                  f"{'height':>8}  state"]
+    # Hosts only when nodes have addresses of their own (--netns); on loopback they are all 127.0.0.1.
+    hosts = any(node["host"] != "127.0.0.1" for node in nodes)
+    lines += ["", f"{'node':<10}{'role':<11}{'shard':>5}{'pid':>9}" + (f"{'host':>13}" if hosts else "")
+              + f"{'p2p':>7}{'rpc':>7}{'metrics':>9}{'height':>8}  state"]
     for node in nodes:
         lines.append(f"{node['name']:<10}{node['role']:<11}{node['shard']:>5}{show(node['pid']):>9}"
-                     f"{node['p2p_port']:>7}{node['rpc_port']:>7}{node['metrics_port']:>9}{show(node['height']):>8}  "
+                     + (f"{node['host']:>13}" if hosts else "")
+                     + f"{node['p2p_port']:>7}{node['rpc_port']:>7}{node['metrics_port']:>9}{show(node['height']):>8}  "
                      + ("running" if node["running"] else "stopped"))
     return "\n".join(lines)

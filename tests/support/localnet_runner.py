@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harmony_node.node.localnet import LocalnetSettings, is_node_command, is_port_free, plan_nodes, read_proc_cmdline
+from harmony_node.node.localnet import (
+    LocalnetSettings,
+    is_node_command,
+    is_port_free,
+    load_localnet,
+    plan_nodes,
+    read_proc_cmdline,
+)
+from harmony_node.node.netns import remove_network
 
 HMY_NODE = str(Path(sys.executable).with_name("hmy-node"))
 HMY = str(Path(sys.executable).with_name("hmy"))
@@ -78,7 +86,10 @@ class LocalnetCli:
         return status
 
     def get_rpc_url(self, shard: int) -> str:
-        return f"http://127.0.0.1:{self.base_port - 9000 + 9500 + 2 * shard}"
+        """The RPC URL of ``shard``'s RPC node (from the manifest: a ``--netns`` node has its own address)."""
+        localnet = load_localnet(self.datadir)
+        assert localnet is not None, f"no localnet in {self.datadir} yet"
+        return next(node.rpc_url for node in localnet.nodes if node.role == "rpc" and node.shard == shard)
 
     def get_log_tails(self) -> str:
         return "\n".join(f"--- {log.parent.name} ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
@@ -109,3 +120,6 @@ class LocalnetCli:
             args = read_proc_cmdline(pid)
             if args is not None and is_node_command(args, node_dir):
                 os.killpg(pid, signal.SIGKILL)
+        localnet = load_localnet(self.datadir)
+        if localnet is not None and localnet.settings.netns_subnet is not None:
+            remove_network(localnet.settings.netns_subnet, localnet.get_host_plans())

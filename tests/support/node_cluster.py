@@ -51,10 +51,10 @@ def get_free_port() -> int:
             return port
 
 
-def read_metrics(port: int) -> dict[str, float]:
+def read_metrics(port: int, host: str = "127.0.0.1") -> dict[str, float]:
     """A node's metric values by full name (``hmy_chain_height{shard="0"}``); empty if it does not answer."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as reply:
+        with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=1) as reply:
             text = reply.read().decode()
     except (OSError, http.client.HTTPException):
         return {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from consensus.safety import SafetyRecord
@@ -15,6 +15,8 @@ from harmony_node.chain.genesis import Genesis, load_genesis
 from harmony_node.chain.shard_flows import get_shard_flows
 from harmony_node.chain.staking_state import StateStakingLedger
 from harmony_node.exceptions import NotFound
+from harmony_node.types.cx_receipt import CXReceipt
+from harmony_node.types.transaction import Transaction
 from node_cluster import open_stopped_chain
 from testnet_faults import FaultRecord
 from testnet_load import Operation
@@ -24,6 +26,43 @@ class InvariantResult:
     name: str
     passed: bool
     detail: str = ""
+
+
+@dataclass(slots=True)
+class _Blocks:
+    """What the invariants need from the blocks of the reference copy of every chain, read once."""
+
+    included: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    """Transaction hash -> (shard, number) of every block that holds it."""
+    nonces: dict[tuple[int, bytes, int], list[str]] = field(default_factory=lambda: defaultdict(list))
+    sent: dict[str, tuple[int, int, Transaction]] = field(default_factory=dict)
+    """Cross-shard transaction hash -> (source shard, number, the transaction)."""
+    credited: dict[str, list[tuple[int, int, CXReceipt]]] = field(default_factory=lambda: defaultdict(list))
+    """Cross-shard transaction hash -> (destination shard, number, receipt) of every block that credited it."""
+    touched: dict[int, set[bytes]] = field(default_factory=lambda: defaultdict(set))
+    """Per shard, every account a block sent from or to."""
+
+
+def _read_blocks(chains: dict[int, Blockchain]) -> _Blocks:
+    blocks = _Blocks()
+    for shard, chain in chains.items():
+        for number in range(1, chain.head.number + 1):
+            block = chain.get_block_by_number(number)
+            for tx in (*block.transactions, *block.staking_transactions):
+                tx_hash = "0x" + tx.hash.hex()
+                sender = tx.recover_sender()
+                blocks.included[tx_hash].append((shard, number))
+                blocks.nonces[(shard, sender, tx.nonce)].append(tx_hash)
+                blocks.touched[shard].add(sender)
+                if isinstance(tx, Transaction) and tx.to:
+                    blocks.touched[tx.to_shard_id].add(tx.to)
+                    if tx.is_cross_shard:
+                        blocks.sent[tx_hash] = (shard, number, tx)
+            for proof in block.incoming_receipts:
+                for receipt in proof.receipts:
+                    blocks.credited["0x" + receipt.tx_hash.hex()].append((shard, number, receipt))
+                    blocks.touched[shard].add(receipt.to_address)
+    return blocks
 
 
 def _open_chains(node_dirs: Sequence[Path], genesis_file: Path, shard: int,
@@ -54,13 +93,21 @@ def check_network(datadir: Path, shards: int, operations: Sequence[Operation],
         safety record (only its latest height and view are kept, ``consensus.safety``) never says it
         committed a different block at the (height, view) in which the chain finalized another one.
     (e) **progress resumed** is checked while the network runs (``Testnet.measure_recovery``); here:
-        the faults that expected a view change (a leader taken out) show one in the headers (a view
-        id that jumps by more than one) among the blocks made from the fault's start, and those that
+        the faults that expected a view change (a leader taken out) show one in the headers of some
+        shard (a view id that jumps by more than one) among the blocks made from the fault's start
+        (the record does not say which shard the leader led), and those that
         expected a halt (more than f validators down) saw no block finalized during the outage.
     (f) **conservation** (``shard_flows``): Σ shards' genesis alloc + minted − burned (the beacon's
         supply, plus every other shard's fees) = Σ balances of every account any block touched +
         stakes, unclaimed rewards and pending undelegations + Σ (cross-shard sent − credited, in
-        flight). Cross-shard receipts: none credited more than once.
+        flight).
+    (g) **cross-shard transfers credited exactly once**: no receipt is credited twice; every credited
+        receipt is one a source chain sent, to that shard, account and amount; every ``ok``
+        cross-shard transfer is credited on its destination (the harness waited for the credits
+        after recovery, so one still missing was lost), in the block its RPC node reported if it
+        reported one.
+    (h) **a double spend puts at most one of its two transactions on chain** (when the load made
+        any): two transfers with one (sender, nonce), submitted through two nodes at once.
     """
     genesis_file = datadir / "genesis.json"
     genesis = load_genesis(genesis_file)
@@ -86,24 +133,19 @@ def check_network(datadir: Path, shards: int, operations: Sequence[Operation],
             results.append(InvariantResult(f"identical hashes per height (shard {shard})", not fork_problems,
                                            "; ".join(fork_problems) or f"heads {heads}"))
             fork_problems = []
-        results += _check_transactions(references, operations)
+        blocks = _read_blocks(references)
+        results += _check_transactions(blocks, operations)
         results += _check_views(references, faults)
         results += _check_votes(node_dirs, copies_by_shard, references)
         results += _check_halts(faults)
-        results += _check_conservation(references, genesis)
+        results += _check_conservation(references, blocks, genesis)
+        results += _check_cross_shard(blocks, operations)
+        results += _check_double_spends(blocks, operations)
     return results
 
 
-def _check_transactions(chains: dict[int, Blockchain], operations: Sequence[Operation]) -> list[InvariantResult]:
-    included: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    nonces: dict[tuple[int, bytes, int], list[str]] = defaultdict(list)
-    for shard, chain in chains.items():
-        for number in range(1, chain.head.number + 1):
-            block = chain.get_block_by_number(number)
-            for tx in (*block.transactions, *block.staking_transactions):
-                tx_hash = "0x" + tx.hash.hex()
-                included[tx_hash].append((shard, number))
-                nonces[(shard, tx.recover_sender(), tx.nonce)].append(tx_hash)
+def _check_transactions(blocks: _Blocks, operations: Sequence[Operation]) -> list[InvariantResult]:
+    included, nonces = blocks.included, blocks.nonces
     problems: list[str] = []
     for op in operations:
         places = included.get(op.tx_hash, [])
@@ -119,12 +161,13 @@ def _check_transactions(chains: dict[int, Blockchain], operations: Sequence[Oper
     hashes_twice = [f"{h[:18]} in {places}" for h, places in included.items() if len(places) > 1]
     counts = Counter(op.outcome for op in operations if op.kind == "transfer")
     funding = sum(1 for op in operations if op.kind == "fund")
+    cross_shard = sum(1 for op in operations if op.kind == "transfer" and op.is_cross_shard)
     unknown_in = sum(1 for op in operations if op.outcome == "unknown" and included.get(op.tx_hash))
     return [
         InvariantResult("acknowledged transfers in exactly one block, failed in none, unknown in at most one",
                         not problems, "; ".join(problems[:8]) or
                         f"transfers {counts['ok']} ok, {counts['failed']} failed, {counts['unknown']} unknown "
-                        f"({unknown_in} of those included); {funding} funding transfers"),
+                        f"({unknown_in} of those included; {cross_shard} cross-shard); {funding} funding transfers"),
         InvariantResult("no (sender, nonce) or transaction twice", not twice and not hashes_twice,
                         "; ".join((twice + hashes_twice)[:8]) or f"{len(included)} transactions on chain"),
     ]
@@ -132,21 +175,30 @@ def _check_transactions(chains: dict[int, Blockchain], operations: Sequence[Oper
 
 def _check_views(chains: dict[int, Blockchain], faults: Sequence[FaultRecord]) -> list[InvariantResult]:
     results = []
-    for shard, chain in chains.items():
-        views = [chain.get_header(n).view_id for n in range(chain.head.number + 1)]
-        back = [f"block {n}: view {views[n - 1]} -> {views[n]}" for n in range(1, len(views)) if views[n] <= views[n - 1]]
-        jumps = sum(1 for n in range(1, len(views)) if views[n] > views[n - 1] + 1)
+    views = {shard: [chain.get_header(n).view_id for n in range(chain.head.number + 1)]
+             for shard, chain in chains.items()}
+    for shard, shard_views in views.items():
+        back = [f"block {n}: view {shard_views[n - 1]} -> {shard_views[n]}" for n in range(1, len(shard_views))
+                if shard_views[n] <= shard_views[n - 1]]
+        jumps = sum(1 for n in range(1, len(shard_views)) if shard_views[n] > shard_views[n - 1] + 1)
         results.append(InvariantResult(f"view ids strictly increase (shard {shard})", not back,
-                                       "; ".join(back[:8]) or f"{len(views)} headers, last view {views[-1]}, "
-                                                              f"{jumps} view changes"))
-        for fault in faults:
-            if not fault.expect_view_change:
+                                       "; ".join(back[:8]) or f"{len(shard_views)} headers, last view "
+                                                              f"{shard_views[-1]}, {jumps} view changes"))
+    for fault in faults:
+        if not fault.expect_view_change:
+            continue
+        seen: list[str] = []
+        changed = False
+        # Where the fault took a leader out; a fault naming nodes rather than roles: any shard.
+        for shard, shard_views in views.items():
+            if fault.leader_shards and shard not in fault.leader_shards:
                 continue
             start = fault.heights_at_start.get(shard, 0)
-            changed = [n for n in range(start + 1, len(views)) if views[n] > views[n - 1] + 1]
-            results.append(InvariantResult(f"a view change after: {fault.description} (shard {shard})", bool(changed),
-                                           f"view jumps at blocks {changed[:5]}" if changed else
-                                           f"views from block {start}: {views[start:start + 12]}"))
+            changes = [n for n in range(start + 1, len(shard_views)) if shard_views[n] > shard_views[n - 1] + 1]
+            changed |= bool(changes)
+            seen.append(f"shard {shard}: view jumps at blocks {changes[:5]}" if changes else
+                        f"shard {shard}: views from block {start}: {shard_views[start:start + 12]}")
+        results.append(InvariantResult(f"a view change after: {fault.description}", changed, "; ".join(seen)))
     return results
 
 
@@ -191,7 +243,7 @@ def _check_halts(faults: Sequence[FaultRecord]) -> list[InvariantResult]:
             for fault in faults if fault.expect_halt]
 
 
-def _check_conservation(chains: dict[int, Blockchain], genesis: Genesis) -> list[InvariantResult]:
+def _check_conservation(chains: dict[int, Blockchain], blocks: _Blocks, genesis: Genesis) -> list[InvariantResult]:
     alloc = sum(balance for _, balance in genesis.alloc)
     beacon_state = chains[0].get_state()
     ledger = StateStakingLedger(beacon_state, alloc)
@@ -205,19 +257,8 @@ def _check_conservation(chains: dict[int, Blockchain], genesis: Genesis) -> list
             for delegation in wrapper.delegations:
                 accounts[0].add(delegation.delegator)
                 staked += delegation.amount + delegation.reward + delegation.pending_undelegation
-    credited: Counter[bytes] = Counter()
-    for shard, chain in chains.items():
-        for number in range(1, chain.head.number + 1):
-            block = chain.get_block_by_number(number)
-            for tx in (*block.transactions, *block.staking_transactions):
-                accounts[shard].add(tx.recover_sender())
-                to = getattr(tx, "to", b"")
-                if to:
-                    accounts[tx.to_shard_id if hasattr(tx, "to_shard_id") else shard].add(to)
-            for proof in block.incoming_receipts:
-                for receipt in proof.receipts:
-                    credited[receipt.tx_hash] += 1
-                    accounts[shard].add(receipt.to_address)
+    for shard in chains:
+        accounts[shard] |= blocks.touched.get(shard, set())
     holdings, in_flight, other_fees = staked, 0, 0
     for shard, chain in chains.items():
         state = chain.get_state()
@@ -228,13 +269,62 @@ def _check_conservation(chains: dict[int, Blockchain], genesis: Genesis) -> list
             other_fees += flows.fees_burned
     left = len(chains) * alloc + supply.minted - supply.burned - other_fees
     right = holdings + in_flight
-    twice = [f"0x{h.hex()[:16]} x{n}" for h, n in credited.items() if n > 1]
     return [
         InvariantResult("conservation: alloc + minted - burned = holdings + in flight", left == right,
                         f"{left} vs {right} (difference {left - right}; minted {supply.minted}, burned "
                         f"{supply.burned + other_fees}, in flight {in_flight})"),
-        InvariantResult("cross-shard receipts credited at most once", not twice,
-                        "; ".join(twice[:5]) or f"{sum(credited.values())} receipts credited"),
+    ]
+
+
+def _check_cross_shard(blocks: _Blocks, operations: Sequence[Operation]) -> list[InvariantResult]:
+    problems = [f"{h[:18]} credited {len(places)} times: {[(s, n) for s, n, _ in places]}"
+                for h, places in blocks.credited.items() if len(places) > 1]
+    for tx_hash, places in blocks.credited.items():
+        tx = blocks.sent[tx_hash][2] if tx_hash in blocks.sent else None
+        for shard, number, receipt in places:
+            if tx is None:
+                problems.append(f"{tx_hash[:18]} credited at shard {shard} block {number}, sent by no source block")
+            elif (tx.to_shard_id, tx.to, tx.value) != (shard, receipt.to_address, receipt.amount):
+                problems.append(f"{tx_hash[:18]} credited {receipt.amount} to 0x{receipt.to_address.hex()[:10]} at "
+                                f"shard {shard}, sent {tx.value} to 0x{tx.to.hex()[:10]} at shard {tx.to_shard_id}")
+    acknowledged = [op for op in operations if op.is_cross_shard and op.outcome == "ok"]
+    unseen = 0
+    for op in acknowledged:
+        credits = [(shard, number) for shard, number, _ in blocks.credited.get(op.tx_hash, [])]
+        if not credits:
+            problems.append(f"ok cross-shard {op.tx_hash[:18]} (shard {op.shard} block {op.block} -> shard "
+                            f"{op.to_shard}) never credited")
+        elif op.credited_block is None:
+            unseen += 1  # on chain, but not yet on the destination's RPC node when the client stopped asking
+        elif credits[0] != (op.to_shard, op.credited_block):
+            problems.append(f"ok cross-shard {op.tx_hash[:18]}: the client saw it credited at shard {op.to_shard} "
+                            f"block {op.credited_block}, the chain credits it at {credits}")
+    delays = [op.credited_s - op.completed_s for op in acknowledged
+              if op.credited_s is not None and op.completed_s is not None]
+    in_flight = sum(1 for h in blocks.sent if h not in blocks.credited)
+    summary = (f"{len(blocks.credited)} receipts credited once each; {len(acknowledged)} acknowledged cross-shard "
+               f"transfers all credited ({unseen} not seen by the client; credit seen at most "
+               f"{max(delays, default=0.0):.1f} s after the receipt); {in_flight} sent, still in flight"
+               if blocks.sent or blocks.credited else "no cross-shard transfer on any chain")
+    return [InvariantResult("cross-shard transfers credited exactly once", not problems,
+                            "; ".join(problems[:8]) or summary)]
+
+
+def _check_double_spends(blocks: _Blocks, operations: Sequence[Operation]) -> list[InvariantResult]:
+    halves = {op.tx_hash: op for op in operations if op.rival is not None}
+    if not halves:
+        return []
+    pairs = {tuple(sorted((tx_hash, op.rival))) for tx_hash, op in halves.items() if op.rival is not None}
+    on_chain = Counter(sum(1 for tx_hash in pair if blocks.included.get(tx_hash)) for pair in pairs)
+    both = [f"{a[:18]} and {b[:18]} in {blocks.included[a]} and {blocks.included[b]}"
+            for a, b in pairs if blocks.included.get(a) and blocks.included.get(b)]
+    outcomes = Counter(op.outcome for op in halves.values())
+    return [
+        InvariantResult("a double spend puts at most one of its two transactions on chain", not both,
+                        "; ".join(both[:5]) or
+                        f"{len(pairs)} pairs: {on_chain[1]} with one included, {on_chain[0]} with none, "
+                        f"{on_chain[2]} with both (halves {outcomes['ok']} ok, {outcomes['lost']} lost, "
+                        f"{outcomes['unknown']} unknown, {outcomes['failed']} failed)"),
     ]
 
 

@@ -37,10 +37,13 @@ class Manifest:
     validators_per_shard: int = 4
     epoch_blocks: int = 8
     block_time_ms: int = 1000
+    netns: bool = False
+    """Each node a host of its own (``localnet up --netns``): needed by ``Partition`` and ``Isolate``."""
 
     def get_up_options(self) -> tuple[str, ...]:
         return ("--shards", str(self.shards), "--validators-per-shard", str(self.validators_per_shard),
-                "--epoch-blocks", str(self.epoch_blocks), "--block-time", str(self.block_time_ms))
+                "--epoch-blocks", str(self.epoch_blocks), "--block-time", str(self.block_time_ms),
+                *(("--netns",) if self.netns else ()))
 
     @property
     def fault_tolerance(self) -> int:
@@ -99,7 +102,7 @@ class Kill(Perturbation):
     def inject(self, net: Testnet) -> FaultRecord:
         name = net.resolve(self.node)
         record = net.begin(f"kill -9 {name} ({self.node}) for {self.restart_after_s:g} s, restart",
-                           expect_view_change=self.expect_view_change)
+                           expect_view_change=self.expect_view_change, targets=[self.node])
         net.signal_group(name, signal.SIGKILL)
         net.wait_until_stopped([name])
         net.hold(self.restart_after_s - (net.now() - record.started_s))
@@ -118,7 +121,7 @@ class Pause(Perturbation):
     def inject(self, net: Testnet) -> FaultRecord:
         name = net.resolve(self.node)
         record = net.begin(f"SIGSTOP {name} ({self.node}) for {self.duration_s:g} s, SIGCONT",
-                           expect_view_change=self.expect_view_change)
+                           expect_view_change=self.expect_view_change, targets=[self.node])
         net.signal_group(name, signal.SIGSTOP)
         try:
             net.hold(self.duration_s)
@@ -159,7 +162,7 @@ class KillMany(Perturbation):
         for target in self.nodes:
             names.append(net.resolve(target, names))
         record = net.begin(f"kill -9 {', '.join(names)} together for {self.restart_after_s:g} s, restart",
-                           expect_halt=self.expect_halt)
+                           expect_halt=self.expect_halt, targets=self.nodes)
         for name in names:
             net.signal_group(name, signal.SIGKILL)
         net.wait_until_stopped(names)
@@ -187,6 +190,61 @@ class ColdRestart(Perturbation):
 
 
 @dataclass(frozen=True, slots=True)
+class Partition(Perturbation):
+    """Cut the network between ``groups`` of nodes for ``duration_s``, then heal (``localnet partition``
+    and ``heal``; a ``--netns`` localnet). Packets across the cut vanish; connections are not reset.
+
+    ``expect_halt``: no group holds 2f+1 of a shard's validators, so no block may be finalized."""
+
+    groups: tuple[tuple[NodeTarget, ...], ...]
+    duration_s: float
+    expect_halt: bool = False
+    expect_view_change: bool = False
+
+    def inject(self, net: Testnet) -> FaultRecord:
+        taken: list[str] = []
+        names: list[list[str]] = []
+        for group in self.groups:
+            names.append([])
+            for target in group:
+                names[-1].append(net.resolve(target, taken))
+                taken.append(names[-1][-1])
+        record = net.begin(f"partition {' | '.join(', '.join(group) for group in names)} for {self.duration_s:g} s, "
+                           "heal", expect_view_change=self.expect_view_change, expect_halt=self.expect_halt,
+                           targets=[target for group in self.groups for target in group])
+        net.run_cli("partition", *(",".join(group) for group in names))
+        try:
+            if self.expect_halt:
+                net.hold_expecting_halt(record, self.duration_s)
+            else:
+                net.hold(self.duration_s)
+        finally:
+            net.run_cli("heal")
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class Isolate(Perturbation):
+    """Pull out one node's cable for ``duration_s`` (``localnet link NODE down``), then plug it back in:
+    the node keeps running, alone, and must rejoin without forking."""
+
+    node: NodeTarget
+    duration_s: float
+    expect_view_change: bool = False
+
+    def inject(self, net: Testnet) -> FaultRecord:
+        name = net.resolve(self.node)
+        record = net.begin(f"cut the link of {name} ({self.node}) for {self.duration_s:g} s",
+                           expect_view_change=self.expect_view_change, targets=[self.node])
+        net.run_cli("link", name, "down")
+        try:
+            net.hold(self.duration_s)
+        finally:
+            net.run_cli("link", name, "up")
+        return record
+
+
+@dataclass(frozen=True, slots=True)
 class Scheduled:
     """``fault`` is injected ``at_s`` seconds after the load started (faults run one after another)."""
 
@@ -206,6 +264,8 @@ class FaultRecord:
     ended_s: float = 0.0
     heights_at_start: dict[int, int] = field(default_factory=dict)
     expect_view_change: bool = False
+    leader_shards: tuple[int, ...] = ()
+    """The shards whose leader the fault took out: where ``expect_view_change`` looks (empty: any shard)."""
     expect_halt: bool = False
     halt_observed: str | None = None
     """For ``expect_halt``: None if the chain held still, else what moved."""
@@ -251,6 +311,12 @@ class Testnet:
         assert result.returncode == 0, f"localnet up: {result.stdout}{result.stderr}\n{self.cli.get_log_tails()}"
         return result.stdout
 
+    def run_cli(self, *args: str) -> str:
+        """``hmy-node localnet ARGS``, which must succeed."""
+        result = self.cli.run(*args, timeout=60)
+        assert result.returncode == 0, f"localnet {' '.join(args)}: {result.stdout}{result.stderr}"
+        return result.stdout
+
     def start(self, live_timeout: float = 120) -> None:
         self.up("--base-port", str(self.cli.base_port), *self.manifest.get_up_options())
         self.wait_until_live(live_timeout)
@@ -291,14 +357,15 @@ class Testnet:
         """Per chain, the highest height any node reports now (-1: nobody answers)."""
         heights = {shard: -1 for shard in range(self.manifest.shards)}
         for node in self.nodes.values():
-            for name, value in read_metrics(node["metrics_port"]).items():
+            for name, value in read_metrics(node["metrics_port"], node["host"]).items():
                 if name.startswith('hmy_chain_height{shard="'):
                     shard = int(name.split('"')[1])
                     heights[shard] = max(heights.get(shard, -1), int(value))
         return heights
 
     def get_node_height(self, name: str, shard: int) -> int:
-        return int(read_metrics(self.nodes[name]["metrics_port"]).get(f'hmy_chain_height{{shard="{shard}"}}', -1))
+        node = self.nodes[name]
+        return int(read_metrics(node["metrics_port"], node["host"]).get(f'hmy_chain_height{{shard="{shard}"}}', -1))
 
     def is_caught_up(self, name: str, target: dict[int, int]) -> bool:
         """Whether the node reached ``target`` on the beacon (every node follows it) and, for an RPC
@@ -368,10 +435,14 @@ class Testnet:
         self.faults.append(record)
         return record
 
-    def begin(self, description: str, expect_view_change: bool = False, expect_halt: bool = False) -> FaultRecord:
-        """The record of a fault about to be injected: now, and every chain's height now."""
+    def begin(self, description: str, expect_view_change: bool = False, expect_halt: bool = False,
+              targets: Sequence[NodeTarget] = ()) -> FaultRecord:
+        """The record of a fault about to be injected: now, every chain's height now, and the shards
+        whose leader is among ``targets``."""
+        leader_shards = tuple(sorted({target.shard for target in targets if isinstance(target, Leader)}))
         return FaultRecord(description, self.now(), heights_at_start=self.get_heights(),
-                           expect_view_change=expect_view_change, expect_halt=expect_halt)
+                           expect_view_change=expect_view_change, leader_shards=leader_shards,
+                           expect_halt=expect_halt)
 
     def hold_expecting_halt(self, record: FaultRecord, seconds: float) -> None:
         """Hold the outage while checking that no chain moves: a block whose commit votes were already

@@ -9,14 +9,17 @@ How a scenario runs (``run_scenario``):
    low, steady load of signed transfers going (a few per second) through each shard's RPC node. Every
    client operation is recorded: when it was invoked, its sender, nonce and hash, and its outcome
    (``ok``: a receipt was seen; ``failed``: no node can have accepted it; ``unknown``: it may or may
-   not be included — a timeout, or accepted but no receipt by its deadline).
+   not be included — a timeout, or accepted but no receipt by its deadline). ``LoadOptions`` add
+   cross-shard transfers and double-spend attempts.
 3. The ``Schedule`` runs while the load runs: each ``Scheduled`` fault at its offset, one after the
    other. A fault names its node(s) or a role (``Leader(shard)``, ``Follower(shard)``) that is
    resolved from ``localnet status --json`` at the moment the fault is injected.
 4. After the last fault ends the harness measures the *recovery time*: until every chain has made
    ``RECOVERY_BLOCKS`` new blocks; then until every node (the faulted ones too) caught up.
-5. The load stops, ``localnet down`` stops the network cleanly, and ``check_network`` verifies the
-   invariants on the nodes' data directories (see its docstring for what each one means and why).
+5. The double spends asked for are made, the load stops, the acknowledged cross-shard transfers
+   get ``CREDIT_TIMEOUT_S`` to be credited on their destinations, ``localnet down`` stops the
+   network cleanly, and ``check_network`` verifies the invariants on the nodes' data directories
+   (see its docstring for what each one means and why).
 6. A ``ScenarioReport`` (scenario, faults injected, operations ok/failed/unknown, invariants checked,
    recovery time) is printed, and appended as one JSON line to ``$HARMONY_SCENARIO_REPORT`` if set.
 
@@ -42,10 +45,12 @@ from testnet_faults import (
     ColdRestart,
     FaultRecord,
     Follower,
+    Isolate,
     Kill,
     KillMany,
     Leader,
     Manifest,
+    Partition,
     Pause,
     Perturbation,
     Restart,
@@ -53,11 +58,18 @@ from testnet_faults import (
     Scheduled,
     Testnet,
 )
-from testnet_load import LoadClient, Operation
+from testnet_load import LoadClient, LoadOptions, Operation
 
-__all__ = ["ColdRestart", "FaultRecord", "Follower", "InvariantResult", "Kill", "KillMany", "Leader", "LoadClient",
-           "Manifest", "Operation", "Pause", "Perturbation", "Restart", "ScenarioReport", "ScenarioRun", "Schedule",
-           "Scheduled", "Testnet", "check_network", "format_report_table", "run_scenario"]
+CREDIT_TIMEOUT_S = 60.0
+"""After the load stopped, how long the acknowledged cross-shard transfers get to be credited on their
+destinations (a few blocks normally; the checker reports any still missing as lost)."""
+DOUBLE_SPENDS_TIMEOUT_S = 120.0
+"""After recovery, how long the double spends ``LoadOptions`` asks for get to be made and settled."""
+
+__all__ = ["ColdRestart", "FaultRecord", "Follower", "InvariantResult", "Isolate", "Kill", "KillMany", "Leader",
+           "LoadClient", "LoadOptions", "Manifest", "Operation", "Partition", "Pause", "Perturbation", "Restart",
+           "ScenarioReport", "ScenarioRun", "Schedule", "Scheduled", "Testnet", "check_network", "format_report_table",
+           "run_scenario"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +119,8 @@ class ScenarioRun:
 
 
 @contextmanager
-def run_scenario(name: str, manifest: Manifest, schedule: Schedule, root: Path) -> Iterator[ScenarioRun]:
+def run_scenario(name: str, manifest: Manifest, schedule: Schedule, root: Path,
+                 load_options: LoadOptions = LoadOptions()) -> Iterator[ScenarioRun]:
     """Run a scenario (module docstring), yield once with the report filled in, clean up after.
 
     Used as ``with run_scenario(...) as run``: the caller asserts on ``run.report`` inside; every
@@ -116,7 +129,7 @@ def run_scenario(name: str, manifest: Manifest, schedule: Schedule, root: Path) 
     net = Testnet(manifest, root)
     try:
         net.start()
-        load = LoadClient(net)
+        load = LoadClient(net, load_options)
         load.fund()
         net.t0 = time.monotonic()
         load.start()
@@ -124,8 +137,10 @@ def run_scenario(name: str, manifest: Manifest, schedule: Schedule, root: Path) 
         try:
             net.run_schedule(schedule)
             recovery = net.measure_recovery()
+            load.wait_for_double_spends(DOUBLE_SPENDS_TIMEOUT_S)
         finally:
             load.stop()
+        load.wait_for_credits(CREDIT_TIMEOUT_S)
         net.get_status()
         net.down()
         try:

@@ -229,7 +229,7 @@ def test_status_takes_each_chain_from_its_highest_node_and_names_the_leader(loca
         "1": {"height": 3, "epoch": 0, "view": 4, "leader": "s1-v0", "peers": 2, "block_time_s": 1.25, "tps": 0.3}}
     nodes = {node["name"]: node for node in status["nodes"]}
     assert nodes["s1-v0"]["running"] is False and nodes["s1-v0"]["pid"] is None
-    assert nodes["s0-v1"] == {"name": "s0-v1", "role": "validator", "shard": 0, "chains": [0], "pid": 11,
+    assert nodes["s0-v1"] == {"name": "s0-v1", "role": "validator", "shard": 0, "chains": [0], "pid": 11, "host": "127.0.0.1",
                               "p2p_port": 41001, "rpc_port": 41601, "metrics_port": 41801,
                               "datadir": str(localnet.root / "s0-v1"), "running": True, "height": 19, "peers": 5}
     assert nodes["s1-rpc"]["role"] == "rpc" and nodes["s1-rpc"]["rpc_port"] == 41502
