@@ -229,6 +229,7 @@ class NodeInfo:
     shard: int
     pid: int
     metrics_port: int
+    host: str = "127.0.0.1"
 
 
 def run_localnet(datadir: Path, *args: str, timeout: float = 180) -> str:
@@ -267,12 +268,14 @@ def wait_until_live(datadir: Path, timeout: float) -> dict[str, Any]:
 
 
 def get_rpc_urls(status: dict[str, Any]) -> list[str]:
-    ports = {node["shard"]: node["rpc_port"] for node in status["nodes"] if node["role"] == "rpc"}
-    return [f"http://127.0.0.1:{ports[shard]}" for shard in sorted(ports)]
+    urls = {node["shard"]: f"http://{node['host']}:{node['rpc_port']}"
+            for node in status["nodes"] if node["role"] == "rpc"}
+    return [urls[shard] for shard in sorted(urls)]
 
 
 def get_nodes(status: dict[str, Any]) -> list[NodeInfo]:
-    return [NodeInfo(node["name"], node["role"], node["shard"], node["pid"], node["metrics_port"])
+    return [NodeInfo(node["name"], node["role"], node["shard"], node["pid"], node["metrics_port"],
+                     node["host"])
             for node in status["nodes"] if node["pid"] is not None]
 
 

@@ -19,7 +19,7 @@ from consensus.scheme import BLS_SCHEME, SignatureScheme
 from consensus.signing import compute_commit_payload
 from crypto import bls
 from harmony_node.exceptions import DecodingError, InvalidSignature, ValidationError
-from harmony_node.types.rlp_codec import validate_rlp_depth
+from harmony_node.types.rlp_codec import decode_rlp
 
 MAX_EVIDENCE_BYTES = 64 * 1024
 MAX_KEYS_PER_VOTE = 106
@@ -63,14 +63,13 @@ class DoubleSignEvidence:
         if len(data) > MAX_EVIDENCE_BYTES:
             raise DecodingError("double-sign evidence is too large")
         try:
-            validate_rlp_depth(data)
-            moment, first, second = rlp.decode(data, strict=True)
+            moment, first, second = decode_rlp(data)  # linear; rlp.decode is quadratic in a list's items
             if not isinstance(moment, list) or not all(isinstance(item, bytes) for item in moment):
                 # big_endian_int reads an empty list as 0: a second encoding of the same evidence.
                 raise DecodingError("the evidence moment is a list of four integers")
             epoch, shard_id, number, view_id = (rlp.sedes.big_endian_int.deserialize(x) for x in moment)
             votes = [_decode_vote(item) for item in (first, second)]
-        except (RLPException, ValueError, TypeError) as exc:
+        except (RLPException, DecodingError, ValueError, TypeError) as exc:
             raise DecodingError(f"malformed double-sign evidence: {exc}") from exc
         if shard_id >= 2**32 or max(epoch, number, view_id) >= 2**64:
             raise DecodingError("evidence moment out of range (shard is uint32, the rest uint64)")

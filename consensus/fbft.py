@@ -122,8 +122,12 @@ class ChainAccess(Protocol):
         """Parse a block from a peer; DecodingError if malformed."""
         ...
 
-    def validate_block(self, tip: ChainTip, block: BlockProposal) -> None:
-        """Execute and check ``block`` on ``tip``; InvalidBlock (a ValidationError) if it breaks a rule."""
+    def validate_block(self, tip: ChainTip, block: BlockProposal, certified: bool = False) -> None:
+        """Execute and check ``block`` on ``tip``; InvalidBlock (a ValidationError) if it breaks a rule.
+
+        ``certified``: a quorum of the committee already committed it (a synced block). It is final
+        whatever this node's clock says, so rules about the local time (a proposal dated too far
+        ahead) do not apply; every other rule does."""
         ...
 
 
@@ -234,6 +238,19 @@ class ReportEvidence:
 
 
 @dataclass(frozen=True, slots=True)
+class ConflictingProposal:
+    """The leader's key signed two different blocks for one (height, view): the leader equivocates,
+    or one key runs on two nodes. Only observed: Harmony slashes conflicting commit votes, not
+    proposals, and quorum intersection keeps at most one of the two from being prepared."""
+
+    leader: bytes
+    height: int
+    view: int
+    first_hash: bytes
+    second_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class RequestSync:
     """This node is behind: fetch finalized blocks from ``from_number`` on."""
 
@@ -247,7 +264,10 @@ class Rejected:
     reason: str
 
 
-Action = Broadcast | SendToLeader | SetTimer | PersistSafetyRecord | CommitBlock | ReportEvidence | RequestSync | Rejected
+Action = (
+    Broadcast | SendToLeader | SetTimer | PersistSafetyRecord | CommitBlock | ReportEvidence | ConflictingProposal
+    | RequestSync | Rejected
+)
 
 
 # --- state ------------------------------------------------------------------------------------------
@@ -283,6 +303,7 @@ class FbftState:
     blocks: dict[bytes, BlockProposal] = field(default_factory=dict)
     invalid_blocks: set[bytes] = field(default_factory=set)
     proposal: bytes = b""
+    conflict_reported: bool = False  # one ConflictingProposal per view bounds what an equivocator costs
     justification: Justification | None = None
     # Leader side of the current view.
     prepare_votes: dict[int, bytes] = field(default_factory=dict)
@@ -611,8 +632,14 @@ class FbftEngine:
         if index != self.get_leader_index(state.committee, message.view_id):
             raise ValidationError("ANNOUNCE from a member who does not lead this view")
         if state.proposal:
-            if state.proposal != message.block_hash:
-                actions.append(Rejected(f"leader proposed two blocks in view {state.view}"))
+            if state.proposal != message.block_hash and not state.conflict_reported:
+                # Only the leader's signature makes a second block proof of equivocation. This node
+                # keeps its vote on the first: preparing both would break quorum intersection.
+                verify_message_signatures(message, self.scheme)
+                state.conflict_reported = True
+                actions.append(
+                    ConflictingProposal(message.sender, state.height, state.view, state.proposal, message.block_hash)
+                )
             return
         verify_message_signatures(message, self.scheme)
         block = self._decode_proposal(state, message)
@@ -850,6 +877,7 @@ class FbftEngine:
         state.view = view
         state.phase = phase
         state.proposal = b""
+        state.conflict_reported = False
         state.justification = None
         state.prepare_votes = {}
         state.commit_votes = {}
@@ -1026,7 +1054,7 @@ class FbftEngine:
                     raise ValidationError(f"synced block {block.number} does not extend the tip {state.tip.number}")
                 payload = compute_commit_payload(block.number, block.hash, item.commit_view)
                 validate_certificate(state.committee, payload, item.certificate, self.scheme)
-                self.chain.validate_block(state.tip, block)
+                self.chain.validate_block(state.tip, block, certified=True)
             except ValidationError as exc:
                 actions.append(Rejected(f"sync: {exc}"))
                 return

@@ -31,7 +31,7 @@ from consensus.signing import QuorumCertificate, validate_commit_certificate
 from crypto import bls
 from harmony_node.exceptions import DecodingError, ValidationError
 from harmony_node.types.header import Header
-from harmony_node.types.rlp_codec import validate_rlp_depth
+from harmony_node.types.rlp_codec import decode_rlp
 from harmony_node.types.sedes import binary, bls_signature, decode_field, hash32, uint32, uint64
 
 BEACON_SHARD_ID = 0
@@ -101,9 +101,8 @@ class CrossLink:
 
 def _decode_rlp(data: bytes, max_depth: int) -> object:
     try:
-        validate_rlp_depth(data, max_depth=max_depth)
-        return rlp.decode(data, strict=True)
-    except RLPException as error:
+        return decode_rlp(data, max_depth=max_depth)  # linear; rlp.decode is quadratic in a list's items
+    except (RLPException, DecodingError) as error:
         raise DecodingError(f"crosslink data is not canonical RLP: {error}") from error
 
 

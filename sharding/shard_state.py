@@ -26,7 +26,7 @@ from rlp.exceptions import RLPException
 from consensus.quorum import Committee
 from crypto.bls import PUBLIC_KEY_SIZE
 from harmony_node.exceptions import DecodingError, ValidationError
-from harmony_node.types.rlp_codec import validate_rlp_depth
+from harmony_node.types.rlp_codec import decode_rlp
 from harmony_node.types.sedes import address, bls_public_key, decode_field, uint, uint32, uint64
 
 ADDRESS_SIZE = 20
@@ -122,9 +122,9 @@ class ShardState:
         if len(data) > MAX_SHARD_STATE_SIZE:
             raise DecodingError(f"shard state is {len(data)} bytes, more than {MAX_SHARD_STATE_SIZE}")
         try:
-            validate_rlp_depth(data, max_depth=5)  # state, shards, shard, slots, slot
-            item = rlp.decode(data, strict=True)
-        except RLPException as error:
+            # Linear, unlike rlp.decode (quadratic in a list's items); 5 deep: state, shards, shard, slots, slot.
+            item = decode_rlp(data, max_depth=5)
+        except (RLPException, DecodingError) as error:
             raise DecodingError(f"shard state is not canonical RLP: {error}") from error
         epoch_item, shard_items = _decode_list(item, 2, "shard state")
         epoch = decode_field(uint64, epoch_item, "shard state epoch")

@@ -97,7 +97,9 @@ class NodeChainAccess:
     def decode_block(self, data: bytes) -> BlockProposal:
         return to_proposal(self.get_block(data), data)
 
-    def validate_block(self, tip: ChainTip, block: BlockProposal) -> None:
+    def validate_block(self, tip: ChainTip, block: BlockProposal, certified: bool = False) -> None:
         self._require_head(tip)
         # A proposal is checked against the local clock too: a leader cannot date a block far ahead.
-        self.chain.execute_block(self.get_block(block.data), now=int(self.clock()))
+        # A certified (synced) one is not: a node whose clock is behind must still follow the chain.
+        now = None if certified else int(self.clock())
+        self.chain.execute_block(self.get_block(block.data), now=now)

@@ -11,7 +11,9 @@ No sockets and no clock here: the trio service feeds events and executes what co
 tests drive several drivers in one process with a fake network.
 
 With ``double_sign`` (fault injection for tests, see ``fault_injection``) each commit vote going
-out is followed by a conflicting one; the engine and the safety record are unaffected.
+out is followed by a conflicting one; the engine and the safety record are unaffected. With a
+``failpoint`` (crash tests, see ``failpoints``) the node kills itself at one of the points here:
+after a safety record is written, during or after a finalized block's write.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from harmony_node.chain.blockchain import Blockchain
 from harmony_node.chain.chain_store import CommitRecord
 from harmony_node.exceptions import DatabaseError, DecodingError
 from harmony_node.node.chain_access import NodeChainAccess
+from harmony_node.node.failpoints import BLOCK_WRITTEN, VOTE_PERSISTED, Failpoint
 from harmony_node.node.fault_injection import compute_double_signed_actions
 from harmony_node.types.block import Block
 
@@ -51,12 +54,13 @@ class ConsensusDriver:
     """One node's consensus: engine state plus the chain it finalizes into."""
 
     def __init__(self, engine: FbftEngine, access: NodeChainAccess, on_commit: OnCommit | None = None,
-                 double_sign: bool = False) -> None:
+                 double_sign: bool = False, failpoint: Failpoint | None = None) -> None:
         self.engine = engine
         self.access = access
         self.chain = access.chain
         self.on_commit = on_commit
         self.double_sign = double_sign
+        self.failpoint = failpoint
         self.state: FbftState | None = None
 
     def _load_record(self) -> SafetyRecord | None:
@@ -89,14 +93,29 @@ class ConsensusDriver:
         self.state, actions = self.engine.step(self.state, event, now)
         return self._carry_out(actions, durable=not isinstance(event, BlocksSynced))
 
+    def _is_leading(self, number: int, view: int) -> bool:
+        """Whether one of this node's keys leads ``view`` at height ``number`` (for failpoints only)."""
+        committee = self.access.get_committee(number)
+        return committee.public_keys[self.engine.get_leader_index(committee, view)] in self.engine.keys
+
     def _carry_out(self, actions: list[Action], durable: bool) -> list[Action]:
         outgoing: list[Action] = []
         for action in actions:
             if isinstance(action, PersistSafetyRecord):
                 self.chain.chain_store.put_safety_record(self.chain.shard_id, action.record.encode())
+                if self.failpoint is not None:
+                    record = action.record
+                    self.failpoint.pass_point(VOTE_PERSISTED, self._is_leading(record.height, record.view))
             elif isinstance(action, CommitBlock):
                 block = self.access.get_block(action.block.data)
-                self.chain.import_block(block, CommitRecord(action.commit_view, action.certificate), durable=durable)
+                commit = CommitRecord(action.commit_view, action.certificate)
+                if self.failpoint is None:
+                    self.chain.import_block(block, commit, durable=durable)
+                else:
+                    leading = self._is_leading(block.header.number, action.commit_view)
+                    with self.failpoint.importing_block(leading):
+                        self.chain.import_block(block, commit, durable=durable)
+                    self.failpoint.pass_point(BLOCK_WRITTEN, leading)
                 if self.on_commit is not None:
                     self.on_commit(block)
             else:

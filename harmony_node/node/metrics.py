@@ -53,6 +53,7 @@ class Metrics:
             ("hmy_chain_tps", "gauge", "Transactions finalized per second over the last 30 s"),
             ("hmy_blocks_finalized_total", "counter", "Blocks finalized since the node started"),
             ("hmy_messages_rejected_total", "counter", "Consensus messages and blocks refused"),
+            ("hmy_consensus_conflicting_proposals_total", "counter", "Views whose leader key signed two blocks"),
         ):
             self.metrics[name] = Metric(name, text, kind)
 

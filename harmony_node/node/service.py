@@ -13,16 +13,20 @@ each commit publishes the block with its certificate (and asks peers over the sy
 blocks stop coming). A transaction pool per chain gossips new transactions in batches.
 
 Everything stops together on SIGTERM/SIGINT; a chain that is dropped closes its database.
-Consensus time is wall-clock milliseconds; timers are trio sleeps until that time.
+Consensus time is wall-clock milliseconds (``wall_clock``; shifted in clock-skew tests); timers are
+trio sleeps until that time. Crash tests arm a failpoint through the environment (``failpoints``).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -33,6 +37,7 @@ from consensus.fbft import (
     Action,
     BlocksSynced,
     Broadcast,
+    ConflictingProposal,
     Event,
     FbftConfig,
     FbftEngine,
@@ -46,6 +51,7 @@ from consensus.fbft import (
     TimerFired,
 )
 from consensus.evidence import DoubleSignEvidence, validate_double_sign_evidence
+from consensus.messages import MessageKind as ConsensusKind
 from crypto import bls
 from crypto.hash import keccak256
 from harmony_node.chain.beacon_execution import decode_slashes, is_slash_outstanding
@@ -62,6 +68,7 @@ from harmony_node.node.chain_access import NodeChainAccess
 from harmony_node.node.chain_pace import RecentBlocks
 from harmony_node.node.config import ConfigError, NodeConfig
 from harmony_node.node.consensus_driver import ConsensusDriver
+from harmony_node.node.failpoints import BLOCK_WRITE, COMMIT_VOTE_SENT, Failpoint, FailpointStore, get_failpoint
 from harmony_node.node.keys import load_validator_keys, read_passphrase_file
 from harmony_node.node.metrics import Metrics, serve_metrics
 from harmony_node.node.sync import (
@@ -70,6 +77,7 @@ from harmony_node.node.sync import (
     encode_sync_response,
     handle_sync_request,
 )
+from harmony_node.node.wall_clock import SYSTEM_CLOCK, WallClock, get_wall_clock
 from harmony_node.p2p.envelope import Envelope, MessageKind, decode_envelope, pack_transactions, unpack_batch
 from harmony_node.p2p.errors import P2PError
 from harmony_node.p2p.gossip import GossipMessage, GossipNode
@@ -81,7 +89,7 @@ from harmony_node.rpc.format import Flavour, format_block
 from harmony_node.rpc.namespaces import build_dispatcher
 from harmony_node.rpc.server import serve_rpc
 from harmony_node.rpc.subscriptions import Subscriptions
-from harmony_node.txpool import TxPool, TxPoolConfig
+from harmony_node.txpool import TxPool, TxPoolConfig, decode_pool_transaction
 from harmony_node.types.block import Block
 from harmony_node.types.cx_receipt import CXReceiptsProof, decode_cx_receipts_proof, encode_cx_receipts_proof
 from harmony_node.types.staking_transaction import StakingTransaction
@@ -104,10 +112,6 @@ SHARD_LAG_EPOCHS = 3
 """How many epochs behind the beacon a shard we do not follow may be and still need our keys."""
 FOLLOW_STALL_BLOCKS = 3
 """A following chain asks peers for blocks after this many block times without one."""
-
-
-def get_wall_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def get_network(genesis: Genesis) -> Network:
@@ -161,7 +165,10 @@ class ChainService:
     last_block_monotonic: float = field(default_factory=time.monotonic)
     bad_sync_peers: frozenset[str] = frozenset()
     sync_in_flight: bool = False
+    sync_answers: dict[BlocksSynced, str] = field(default_factory=dict)
+    """Sync answers waiting for consensus, with the peer that gave each."""
     last_sync_peer: str = ""
+    """The peer whose sync answer consensus is taking now ("" while it takes anything else)."""
     last_view: int = 0
     last_height: int = 0
     cx_pool: dict[bytes, CXReceiptsProof] = field(default_factory=dict)
@@ -205,23 +212,33 @@ class ChainService:
     # --- consensus -------------------------------------------------------------------------------
 
     async def run_consensus(self) -> None:
-        await self.execute(self.driver.start(get_wall_ms()))
+        await self.execute(self.driver.start(self.node.clock.get_ms()))
         if self.driver.state is not None:  # views counted as view changes start from here
             self.last_view, self.last_height = self.driver.state.view, self.driver.state.tip.number
         await self.update_membership()
         async for event in self.events_out:
             try:
-                actions = self.driver.handle(event, get_wall_ms())
+                actions = self.process_event(event)
             except ValidationError as exc:  # a synced batch that does not decode, for instance
                 log.info("event refused", extra={"shard": self.shard_id, "reason": str(exc)})
                 continue
             except NotFound as exc:  # a committee the beacon has not given us yet: start over later
                 log.warning("consensus paused", extra={"shard": self.shard_id, "reason": str(exc)})
                 await self.node.wait_for_committee(self.shard_id, self.chain.head.number + 1)
-                await self.execute(self.driver.start(get_wall_ms()))
+                await self.execute(self.driver.start(self.node.clock.get_ms()))
                 continue
             await self.execute(actions)
             self.record_view()
+
+    def process_event(self, event: Event) -> list[Action]:
+        """Step consensus on ``event``, noting whose sync answer it is, if one, for ``execute`` to blame.
+
+        Only the peer that gave an answer is to blame for it: a block announced on the client topic
+        is refused by a node that is behind too, and blaming the last sync peer for that got an honest
+        peer, which had just served the node, skipped at every request while announcements came in.
+        """
+        self.last_sync_peer = self.sync_answers.pop(event, "") if isinstance(event, BlocksSynced) else ""
+        return self.driver.handle(event, self.node.clock.get_ms())
 
     def record_view(self) -> None:
         state = self.driver.state
@@ -241,10 +258,13 @@ class ChainService:
             if isinstance(action, Broadcast):
                 await self.publish(self.consensus_topic, Envelope(MessageKind.CONSENSUS, action.data))
             elif isinstance(action, SendToLeader):
-                if action.leader in self.node.own_keys:  # gossip does not echo our own messages back
+                leading = action.leader in self.node.own_keys
+                if leading:  # gossip does not echo our own messages back
                     self.events_in.send_nowait(MessageReceived(action.data))
                 else:
                     await self.publish(self.consensus_topic, Envelope(MessageKind.CONSENSUS, action.data))
+                if self.node.failpoint is not None and action.kind == ConsensusKind.COMMIT:
+                    self.node.failpoint.pass_point(COMMIT_VOTE_SENT, leading)
             elif isinstance(action, SetTimer):
                 assert self.nursery is not None
                 self.nursery.start_soon(self.fire_timer, action)
@@ -257,6 +277,14 @@ class ChainService:
                 # The beacon slashes it: hand the evidence to the beacon's leaders.
                 await self.publish(node_topic(self.node.network, BEACON_SHARD),
                                    Envelope(MessageKind.SLASH_CANDIDATE, action.evidence.encode()))
+            elif isinstance(action, ConflictingProposal):
+                # An equivocating leader, or one key on two nodes; not slashable (only commit votes are).
+                self.metrics.increment("hmy_consensus_conflicting_proposals_total", shard=self.shard_id)
+                log.warning("conflicting proposals observed", extra={
+                    "shard": self.shard_id, "leader": "0x" + action.leader.hex(), "height": action.height,
+                    "view": action.view, "first": "0x" + action.first_hash.hex(),
+                    "second": "0x" + action.second_hash.hex(),
+                    "count": int(self.metrics.get("hmy_consensus_conflicting_proposals_total", self.shard_id))})
             elif isinstance(action, Rejected):
                 self.metrics.increment("hmy_messages_rejected_total", shard=self.shard_id)
                 if action.reason.startswith("sync:") and self.last_sync_peer:
@@ -273,7 +301,7 @@ class ChainService:
             log.warning("publish failed", extra={"topic": topic, "reason": str(exc)})
 
     async def fire_timer(self, timer: SetTimer) -> None:
-        await trio.sleep(max(0.0, (timer.at - get_wall_ms()) / 1000))
+        await trio.sleep(max(0.0, (timer.at - self.node.clock.get_ms()) / 1000))
         self.events_in.send_nowait(TimerFired(timer.kind, timer.height, timer.view))
 
     def on_commit(self, block: Block) -> None:
@@ -531,14 +559,25 @@ class ChainService:
             try:
                 response = await self.node.gossip.request(peer, self.sync_protocol, encode_sync_request(from_number),
                                                           timeout=SYNC_TIMEOUT_S)
-                blocks = decode_sync_response(response)
-            except (P2PError, DecodingError) as exc:
+            except P2PError as exc:
                 log.debug("sync request failed", extra={"shard": self.shard_id, "peer": peer, "reason": str(exc)})
                 self.bad_sync_peers |= {peer}
                 return
+            try:
+                blocks = decode_sync_response(response)
+                # Consensus passes over blocks it has without a word, so a peer answering with old
+                # blocks only would be asked again for ever (the peer is chosen by ``from_number``).
+                if blocks and self.access.get_block(blocks[0].block).header.number != from_number:
+                    raise DecodingError(f"the answer does not start at block {from_number}")
+            except DecodingError as exc:
+                self.metrics.increment("hmy_messages_rejected_total", shard=self.shard_id)
+                log.warning("sync peer served bad blocks", extra={"peer": peer, "reason": f"sync: {exc}"})
+                self.bad_sync_peers |= {peer}
+                return
             if blocks:
-                self.last_sync_peer = peer
-                self.events_in.send_nowait(BlocksSynced(blocks))
+                answer = BlocksSynced(blocks)
+                self.sync_answers[answer] = peer
+                self.events_in.send_nowait(answer)
             else:  # it has nothing newer than we do: try another next time
                 self.bad_sync_peers |= {peer}
         finally:
@@ -562,6 +601,9 @@ class Node:
     subscriptions: Subscriptions = field(default_factory=Subscriptions)
     nursery: trio.Nursery | None = None
     beacon_progress: trio.Event = field(default_factory=trio.Event)
+    clock: WallClock = SYSTEM_CLOCK
+    failpoint: Failpoint | None = None
+    """Crash tests only (``HMY_FAILPOINT``): where this node kills itself."""
 
     @property
     def own_keys(self) -> frozenset[bytes]:
@@ -572,7 +614,10 @@ class Node:
         store = LevelDBStore(self.config.get_chain_path(shard_id))
         try:
             rules = ChainRules(self.epochs, shard_id)
-            chain = Blockchain.open(store, self.genesis, shard_id, rules=rules)
+            failpoint = self.failpoint
+            chain_store = (FailpointStore(store, failpoint) if failpoint is not None and failpoint.point == BLOCK_WRITE
+                           else store)
+            chain = Blockchain.open(chain_store, self.genesis, shard_id, rules=rules)
         except BaseException:
             store.close()
             raise
@@ -588,7 +633,7 @@ class Node:
                 return pool.get_executable_with_staking(MAX_BLOCK_TRANSACTIONS, gas_limit)
             return pool.get_executable(MAX_BLOCK_TRANSACTIONS, gas_limit), ()
 
-        access = NodeChainAccess(chain, get_candidates,
+        access = NodeChainAccess(chain, get_candidates, clock=self.clock.get_seconds,
                                  secrets=self.secrets, get_incoming=lambda: list(cx_pool.values()),
                                  get_crosslinks=lambda: list(crosslink_pool.values()),
                                  get_slashes=lambda: list(slash_pool.values()))
@@ -596,7 +641,7 @@ class Node:
         fbft = FbftConfig(shard_id=shard_id, block_time=consensus.block_time_ms,
                           view_timeout=consensus.view_timeout_ms, blocks_per_leader=consensus.blocks_per_leader)
         driver = ConsensusDriver(FbftEngine(fbft, access, list(self.secrets.values())), access,
-                                 double_sign=consensus.debug_double_sign)
+                                 double_sign=consensus.debug_double_sign, failpoint=self.failpoint)
         # Unbounded: a consensus message is never dropped for lack of room; the backlog shows instead.
         events_in, events_out = trio.open_memory_channel[Event](math.inf)
         service = ChainService(self, shard_id, store, chain, pool, access, driver, node_topic(self.network, shard_id),
@@ -611,8 +656,9 @@ class Node:
     def start_chain(self, service: ChainService) -> None:
         assert self.nursery is not None
         self.chains[service.shard_id] = service
-        self.gossip.set_topic_validator(service.consensus_topic, is_wellformed_envelope)
-        self.gossip.set_topic_validator(service.client_topic, is_wellformed_envelope)
+        validator = functools.partial(is_wellformed_envelope, eth_chain_id_base=self.genesis.config.eth_chain_id_base)
+        self.gossip.set_topic_validator(service.consensus_topic, validator)
+        self.gossip.set_topic_validator(service.client_topic, validator)
         self.gossip.set_request_handler(service.sync_protocol, service.serve_sync)
         self.nursery.start_soon(service.run)
         log.info("following chain", extra={"shard": service.shard_id, "head": service.chain.head.number})
@@ -681,11 +727,18 @@ class Node:
             await trio.sleep(1)
 
 
-def is_wellformed_envelope(data: bytes) -> bool:
-    """Gossip validator: a Harmony envelope of a kind this node reads (cheap; no signatures)."""
+def is_wellformed_envelope(data: bytes, eth_chain_id_base: int) -> bool:
+    """Gossip validator: a Harmony envelope of a kind this node reads, and for a transaction batch,
+    items that all decode as transactions (cheap: no signature is checked).
+
+    A message that fails is neither delivered nor forwarded, so a batch of junk stops at the first
+    honest node instead of reaching, and being decoded by, every subscriber of the shard."""
     try:
         envelope = decode_envelope(data)
-    except DecodingError:
+        if envelope.kind in (MessageKind.TRANSACTION, MessageKind.STAKING):
+            for raw in unpack_batch(envelope):
+                decode_pool_transaction(raw, eth_chain_id_base)
+    except (DecodingError, ValidationError):
         return False
     return envelope.kind in (MessageKind.CONSENSUS, MessageKind.TRANSACTION, MessageKind.STAKING,
                              MessageKind.BLOCK_SYNC, MessageKind.RECEIPT, MessageKind.CROSSLINK,
@@ -719,8 +772,11 @@ def validate_node_setup(genesis: Genesis, public_keys: Sequence[bytes], config: 
         raise ConfigError(f"shard {shard} does not exist ({genesis.config.num_shards} shards)")
 
 
-async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STATUS_IGNORED) -> None:
-    """Run until SIGTERM/SIGINT (or cancellation); everything is closed on the way out."""
+async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STATUS_IGNORED, *,
+                   clock: WallClock = SYSTEM_CLOCK, failpoint: Failpoint | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or cancellation); everything is closed on the way out.
+
+    ``clock`` and ``failpoint`` are test faults (``start_node`` reads them from the environment)."""
     genesis = load_genesis_for(config)
     secrets = {bls.secret_to_public(s): s for s in load_keys(config)}
     validate_node_setup(genesis, list(secrets), config)
@@ -728,6 +784,12 @@ async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STAT
         log.warning("DEBUG DOUBLE SIGN IS ON: every commit vote of this node is followed by a conflicting one; "
                     "its validator WILL be slashed and banned. For tests only.",
                     extra={"validator_keys": len(secrets)})
+    if failpoint is not None:
+        log.warning("FAILPOINT ARMED: this node kills itself (SIGKILL) at the failpoint. For tests only.",
+                    extra={"failpoint": str(failpoint)})
+    if clock.offset_ms:
+        log.warning("CLOCK OFFSET: this node's wall clock is shifted. For tests only.",
+                    extra={"offset_ms": clock.offset_ms})
     Path(config.datadir).mkdir(parents=True, exist_ok=True)
     network = get_network(genesis)
     beacon_genesis = build_genesis_block(genesis, BEACON_SHARD, MemoryStore(), WriteBatch()).header.hash
@@ -738,7 +800,7 @@ async def run_node(config: NodeConfig, task_status: NodeStarted = trio.TASK_STAT
                                   peer_messages_per_s=config.p2p.peer_messages_per_s,
                                   peer_message_burst=config.p2p.peer_message_burst))
     node = Node(config, genesis, network, epochs, gossip, secrets,
-                rpc_shard=get_rpc_shard(config, genesis, list(secrets)))
+                rpc_shard=get_rpc_shard(config, genesis, list(secrets)), clock=clock, failpoint=failpoint)
     beacon = node.open_chain(BEACON_SHARD)
     epochs.beacon = beacon.chain
     try:
@@ -774,9 +836,11 @@ async def stop_on_signal(scope: trio.CancelScope) -> None:
             return
 
 
-def start_node(config: NodeConfig) -> None:
-    """Blocking entry point for the CLI; HarmonyError for configuration and key problems."""
+def start_node(config: NodeConfig, environ: Mapping[str, str] = os.environ) -> None:
+    """Blocking entry point for the CLI; HarmonyError for configuration and key problems, and for
+    a bad test fault in ``environ`` (``HMY_FAILPOINT``, ``HMY_CLOCK_OFFSET_MS``)."""
+    failpoint, clock = get_failpoint(environ), get_wall_clock(environ)
     try:
-        trio.run(run_node, config)
+        trio.run(partial(run_node, config, clock=clock, failpoint=failpoint))
     except* HarmonyError as group:  # a setup error escaping the nursery: report the first plainly
         raise group.exceptions[0] from None

@@ -14,10 +14,12 @@ from consensus.fbft import SyncedBlock
 from consensus.signing import QuorumCertificate
 from harmony_node.chain.blockchain import Blockchain
 from harmony_node.exceptions import DecodingError
-from harmony_node.types.rlp_codec import validate_rlp_depth
+from harmony_node.types.rlp_codec import RlpItem, decode_rlp
 
 MAX_BLOCKS_PER_REQUEST = 64
 """Harmony serves 10 per request; empty localnet blocks are small, so fewer round trips win."""
+_SYNCED_BLOCK_FIELDS = 4
+"""block, commit view, signature, bitmap"""
 
 
 def get_synced_blocks(chain: Blockchain, from_number: int, count: int = MAX_BLOCKS_PER_REQUEST) -> tuple[SyncedBlock, ...]:
@@ -38,14 +40,14 @@ def encode_sync_request(from_number: int, count: int = MAX_BLOCKS_PER_REQUEST) -
 
 def decode_sync_request(data: bytes) -> tuple[int, int]:
     """(from number, count) of a request; DecodingError for anything else."""
-    validate_rlp_depth(data, max_depth=1)  # a flat list; deeper nesting would overflow rlp.decode's recursion
     try:
-        items = rlp.decode(data)
-    except rlp.DecodingError as exc:
+        items = decode_rlp(data, max_depth=1, max_items=3)
+    except DecodingError as exc:
         raise DecodingError(f"sync request is not RLP: {exc}") from exc
-    if not isinstance(items, list) or len(items) != 2 or not all(isinstance(i, bytes) and len(i) <= 8 for i in items):
+    first, count = _get_strings(items, 2, "sync request must be [from_number, count]")
+    if len(first) > 8 or len(count) > 8:
         raise DecodingError("sync request must be [from_number, count]")
-    return int.from_bytes(items[0], "big"), int.from_bytes(items[1], "big")
+    return int.from_bytes(first, "big"), int.from_bytes(count, "big")
 
 
 def encode_sync_response(blocks: tuple[SyncedBlock, ...]) -> bytes:
@@ -54,22 +56,30 @@ def encode_sync_response(blocks: tuple[SyncedBlock, ...]) -> bytes:
 
 def decode_sync_response(data: bytes, max_blocks: int = MAX_BLOCKS_PER_REQUEST) -> tuple[SyncedBlock, ...]:
     """The blocks of a response (unverified: consensus checks them); DecodingError if malformed."""
-    validate_rlp_depth(data, max_depth=2)  # a list of flat lists; deeper nesting would overflow rlp.decode's recursion
     try:
-        items = rlp.decode(data)
-    except rlp.DecodingError as exc:
+        # A list of flat lists. Bounded while walking: a peer's answer of a million tiny items is
+        # refused after the first few hundred, not decoded first and counted after.
+        items = decode_rlp(data, max_depth=2, max_items=1 + max_blocks * (1 + _SYNCED_BLOCK_FIELDS))
+    except DecodingError as exc:
         raise DecodingError(f"sync response is not RLP: {exc}") from exc
     if not isinstance(items, list) or len(items) > max_blocks:
         raise DecodingError(f"sync response must be a list of at most {max_blocks} blocks")
     blocks = []
     for item in items:
-        if not isinstance(item, list) or len(item) != 4 or not all(isinstance(f, bytes) for f in item):
-            raise DecodingError("a synced block must be [block, commit_view, signature, bitmap]")
-        block, view, signature, bitmap = item
+        block, view, signature, bitmap = _get_strings(item, _SYNCED_BLOCK_FIELDS,
+                                                      "a synced block must be [block, commit_view, signature, bitmap]")
         if len(view) > 8:
             raise DecodingError("commit view does not fit in 64 bits")
         blocks.append(SyncedBlock(block, int.from_bytes(view, "big"), QuorumCertificate(signature, bitmap)))
     return tuple(blocks)
+
+
+def _get_strings(item: RlpItem, count: int, rule: str) -> list[bytes]:
+    """``item`` as a list of ``count`` byte strings; DecodingError saying ``rule`` otherwise."""
+    strings = [field for field in item if isinstance(field, bytes)] if isinstance(item, list) else []
+    if not isinstance(item, list) or len(item) != count or len(strings) != count:
+        raise DecodingError(rule)
+    return strings
 
 
 def handle_sync_request(chain: Blockchain, payload: bytes) -> bytes:

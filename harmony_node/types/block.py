@@ -30,7 +30,7 @@ from harmony_node.types.header import Header, unwrap_tagged, wrap_tagged
 from harmony_node.types.receipt import Receipt
 from harmony_node.types.staking_transaction import StakingTransaction, decode_staking_transaction
 from harmony_node.types.transaction import Transaction, decode_transaction
-from harmony_node.types.rlp_codec import validate_rlp_depth
+from harmony_node.types.rlp_codec import decode_rlp
 
 BLOCK_TAG = b"v2"
 """Tag of ``extblockV2``, the block layout that goes with a v3 header."""
@@ -108,10 +108,11 @@ def encode_block(block: Block) -> bytes:
 def decode_block(data: bytes) -> Block:
     """Decode a tagged v2 block with a v3 header; raise DecodingError for anything malformed."""
     try:
-        validate_rlp_depth(data)
-        block: Block = rlp.decode(data, sedes=Block)
-    except RLPException as error:
+        # Not rlp.decode: a block's lists come from peers, and its decoding is quadratic in their items.
+        block: Block = Block.deserialize(decode_rlp(data))
+    except (RLPException, DecodingError) as error:
         raise DecodingError(f"malformed block: {error}") from error
+    block._cached_rlp = data  # as rlp.decode does: storing the block re-encodes it (canonical, so these bytes)
     return block
 
 

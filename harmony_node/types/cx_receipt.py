@@ -30,7 +30,7 @@ from harmony_node.exceptions import DecodingError
 from harmony_node.types.derive_sha import EMPTY_ROOT, derive_sha
 from harmony_node.types.header import Header
 from harmony_node.types.sedes import address, binary, hash32, uint, uint32
-from harmony_node.types.rlp_codec import validate_rlp_depth
+from harmony_node.types.rlp_codec import decode_rlp
 
 
 class CXReceipt(rlp.Serializable):
@@ -107,8 +107,8 @@ def encode_cx_receipts_proof(proof: CXReceiptsProof) -> bytes:
 def decode_cx_receipts_proof(data: bytes) -> CXReceiptsProof:
     """Decode a CXReceiptsProof; raise DecodingError for anything malformed."""
     try:
-        validate_rlp_depth(data)
-        proof: CXReceiptsProof = rlp.decode(data, sedes=CXReceiptsProof)
-    except RLPException as error:
+        proof: CXReceiptsProof = CXReceiptsProof.deserialize(decode_rlp(data))  # linear; rlp.decode is quadratic in a list's items
+    except (RLPException, DecodingError) as error:
         raise DecodingError(f"malformed cross-shard receipts proof: {error}") from error
+    proof._cached_rlp = data  # as rlp.decode does
     return proof

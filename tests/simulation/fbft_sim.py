@@ -157,7 +157,7 @@ class SimChain:
         except (rlp.exceptions.RLPException, ValueError, TypeError) as exc:
             raise DecodingError(f"not a simulated block: {exc}") from exc
 
-    def validate_block(self, tip: ChainTip, block: BlockProposal) -> None:
+    def validate_block(self, tip: ChainTip, block: BlockProposal, certified: bool = False) -> None:
         if not is_valid_block(block.data):
             raise InvalidBlock("block marked invalid")
 

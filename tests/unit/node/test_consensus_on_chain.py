@@ -15,6 +15,7 @@ from chain_factory import SENDER, open_chain
 from consensus.fbft import BlocksSynced, FbftEngine, Rejected
 from driver_network import CONFIG, Network
 from harmony_node.db.level import LevelDBStore
+from harmony_node.exceptions import ValidationError
 from harmony_node.node.chain_access import NodeChainAccess
 from harmony_node.node.consensus_driver import ConsensusDriver
 from harmony_node.node.sync import get_synced_blocks
@@ -56,5 +57,33 @@ def test_sync_imports_a_verified_batch_and_stops_at_a_forged_block(tmp_path: Pat
         assert chain.head.number == 2
         assert any(isinstance(a, Rejected) and "sync" in a.reason for a in actions)
         follower.handle(BlocksSynced(good), network.now)
+        assert chain.head.hash == source.chain.head.hash
+    network.close()
+
+
+def test_a_node_whose_clock_is_behind_still_syncs_certified_blocks(tmp_path: Path) -> None:
+    """A proposal dated more than 15 s ahead of the local clock is refused, but the same block with
+    its certificate (sync) is final whatever this node's clock says: a node running behind follows."""
+    network = Network(tmp_path / "net")
+    network.run_until(4)
+    source = network.drivers[0]
+    assert source is not None
+    good = get_synced_blocks(source.chain, 1)
+    with LevelDBStore(tmp_path / "behind") as store:
+        chain = open_chain(store)
+        behind_s = source.chain.get_block_by_number(4).header.timestamp - 60  # a clock a minute behind
+        access = NodeChainAccess(chain, lambda: ((), ()), clock=lambda: behind_s)
+        follower = ConsensusDriver(FbftEngine(CONFIG, access, []), access)
+        follower.start(network.now)
+        block = access.decode_block(good[0].block)
+        assert follower.state is not None
+        try:
+            access.validate_block(follower.state.tip, block)
+        except ValidationError as exc:
+            assert "too far in the future" in str(exc)
+        else:
+            raise AssertionError("a proposal dated a minute ahead of the local clock was accepted")
+        actions = follower.handle(BlocksSynced(good), network.now)
+        assert not [a for a in actions if isinstance(a, Rejected)], actions
         assert chain.head.hash == source.chain.head.hash
     network.close()

@@ -13,7 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harmony_node.exceptions import HarmonyError, InvalidTransaction
-from harmony_node.rpc.dispatch import CallContext, Dispatcher, validate_json_depth
+from harmony_node.rpc.dispatch import (
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_DEPTH,
+    CallContext,
+    Dispatcher,
+    validate_json_depth,
+)
 from harmony_node.rpc.errors import (
     InternalError,
     InvalidParams,
@@ -54,12 +60,13 @@ def _dispatcher() -> Dispatcher:
     return dispatcher
 
 
-def _call(body: bytes | str, dispatcher: Dispatcher | None = None, **limits: int) -> Any:
+def _call(body: bytes | str, dispatcher: Dispatcher | None = None, max_batch: int = DEFAULT_MAX_BATCH,
+          max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """The decoded answer (None when there is none)."""
     raw = body.encode() if isinstance(body, str) else body
 
     async def main() -> bytes | None:
-        return await (dispatcher or _dispatcher()).handle_body(raw, CONTEXT, **limits)
+        return await (dispatcher or _dispatcher()).handle_body(raw, CONTEXT, max_batch=max_batch, max_depth=max_depth)
 
     answer = trio.run(main)
     return None if answer is None else json.loads(answer)
