@@ -39,6 +39,7 @@ from consensus.fbft import (
     Broadcast,
     ChainTip,
     CommitBlock,
+    ConflictingProposal,
     Event,
     FbftConfig,
     FbftEngine,
@@ -185,6 +186,7 @@ class Behaviour(Enum):
     INVALID_PROPOSER = "invalid-block proposer"
     LYING_SYNC = "lying sync server"
     WITHHOLDER = "withholding leader"
+    TWIN = "key run on two nodes"
 
 
 @dataclass(frozen=True)
@@ -637,6 +639,81 @@ class Simulation:
                 self._fail(f"double signers {sorted(missing)} have no evidence against them")
 
 
+class TwinSimulation(Simulation):
+    """A scenario plus one more node that runs the key of node ``twin_of``: two honest engines behind
+    one key, as when an operator starts a backup node without stopping the first.
+
+    Both are marked ``TWIN`` (the fork and signing checks cover the honest nodes); on top of those:
+    no twin finalizes a block the honest nodes did not, the twins never commit two different blocks
+    at one (height, view) (the only thing a double-sign report could prove against the key), and
+    evidence names no other key. When the key leads, each twin may propose its own block: the
+    engines report those conflicting proposals, which are counted."""
+
+    def __init__(self, scenario: Scenario, twin_of: int, scheme: SignatureScheme | None = None) -> None:
+        behaviours = list(scenario.behaviours)
+        behaviours[twin_of] = Behaviour.TWIN
+        super().__init__(replace(scenario, behaviours=tuple(behaviours)), scheme)
+        first = self.nodes[twin_of]
+        engine = FbftEngine(self.scenario.config, self.chain, [first.secret], self.scheme)
+        self.nodes.append(SimNode(len(self.nodes), first.secret, first.key, Behaviour.TWIN, engine))
+        self.twin_key = first.key
+        self.committed_at: dict[tuple[int, int], set[bytes]] = {}
+        self.conflicting_proposals = 0
+
+    def _execute_one(self, node: SimNode, action: Action) -> None:
+        if node.behaviour == Behaviour.TWIN and isinstance(action, PersistSafetyRecord) and action.record.committed:
+            record = action.record
+            committed = self.committed_at.setdefault((record.height, record.view), set())
+            committed.add(record.committed)
+            if len(committed) > 1:
+                self._fail(f"the twins committed {len(committed)} blocks at (height, view) "
+                           f"{(record.height, record.view)}")
+        if isinstance(action, ConflictingProposal):
+            self.conflicting_proposals += 1
+        if isinstance(action, ReportEvidence):
+            offenders = validate_double_sign_evidence(action.evidence, self.scheme)
+            if offenders != (self.twin_key,):
+                self._fail(f"node {node.index} reported evidence against {len(offenders)} key(s) beside the twins'")
+            self.evidence.append((node.index, self.twin_key))
+            return
+        super()._execute_one(node, action)
+
+    def _on_commit(self, node: SimNode, action: CommitBlock) -> None:
+        super()._on_commit(node, action)
+        known = self.finalized.get(action.block.number)
+        if node.behaviour == Behaviour.TWIN and known is not None and known != action.block.hash:
+            self._fail(f"twin node {node.index} finalized another block than the honest nodes at "
+                       f"{action.block.number}")
+
+    def _on_outgoing(self, node: SimNode, action: Broadcast | SendToLeader) -> None:
+        # One key, two nodes: a vote for the key's leadership reaches both of them.
+        targets = [other for other in self.nodes if other is not node
+                   and (not isinstance(action, SendToLeader) or other.key == action.leader)]
+        for target in targets:
+            self._send(node.index, target.index, action.data)
+
+
+TWIN_KINDS = ("none", "lossy", "partition", "crash")
+"""The scenario kinds whose faulty nodes only fail (crash, lose messages): the twin key is then the
+one Byzantine key, and it is given to a node whose power stays under a third."""
+
+
+def run_twin_seed(seed: int, scheme: SignatureScheme | None = None) -> TwinSimulation | None:
+    """Run ``make_scenario(seed)`` with a twin key (``TwinSimulation``); None for a kind that already
+    has Byzantine nodes. Raises InvariantViolation if a property fails."""
+    scenario = make_scenario(seed)
+    if FAULT_KINDS[seed % len(FAULT_KINDS)] not in TWIN_KINDS:
+        return None
+    crashed = sorted({index for index, _, _ in scenario.crashes})
+    total = sum(scenario.powers)
+    candidates = crashed or [i for i in range(scenario.nodes) if 3 * scenario.powers[i] < total]
+    if not candidates:
+        return None
+    simulation = TwinSimulation(scenario, random.Random(seed).choice(candidates), scheme)
+    simulation.run()
+    return simulation
+
+
 def run_seed(seed: int, scheme: SignatureScheme | None = None) -> RunResult:
     """Run the scenario of ``seed``; raises InvariantViolation if a property fails."""
     return Simulation(make_scenario(seed), scheme).run()
@@ -650,5 +727,5 @@ def run_clean(validators: int, blocks: int, scheme: SignatureScheme | None = Non
     return Simulation(scenario, scheme).run()
 
 
-__all__ = ["BLS_SCHEME", "InvariantViolation", "LinearScheme", "Scenario", "Simulation", "make_scenario", "run_clean",
-           "run_seed"]
+__all__ = ["BLS_SCHEME", "InvariantViolation", "LinearScheme", "Scenario", "Simulation", "TwinSimulation",
+           "make_scenario", "run_clean", "run_seed", "run_twin_seed"]

@@ -418,3 +418,19 @@ def test_create_secret_file_creates_once_private(tmp_path: Path) -> None:
     assert not create_secret_file(path, b"second")  # it exists: left alone
     assert path.read_bytes() == b"first" and path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["identity.key"]  # no temporary left behind
+
+
+def test_a_changed_iv_is_caught_by_the_address_field() -> None:
+    """The v3 MAC covers the ciphertext, not the IV, so another IV decrypts, without a MAC error, to
+    another key. The address field is what catches it (geth's "key content mismatch"); a keystore
+    without one cannot (fuzzing found the case; eth-account has the same limit)."""
+    key = bytes.fromhex("1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc")
+    document = encrypt_keystore(key, "pass", kdf="scrypt", scrypt_n=16, scrypt_r=1)
+    tampered = copy.deepcopy(document)
+    iv = bytearray.fromhex(tampered["crypto"]["cipherparams"]["iv"])
+    iv[0] ^= 1
+    tampered["crypto"]["cipherparams"]["iv"] = iv.hex()
+    with pytest.raises(KeystoreError, match="does not match its private key"):
+        decrypt_keystore(tampered, "pass")
+    del tampered["address"]
+    assert decrypt_keystore(tampered, "pass") != key
