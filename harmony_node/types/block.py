@@ -105,11 +105,18 @@ def encode_block(block: Block) -> bytes:
     return result
 
 
+MAX_BLOCK_RLP_ITEMS = 500_000
+"""RLP items (strings and lists, at every level) a block may hold. A full block of plain transfers
+(30 M gas / 21,000) is ~1,430 transactions of 12 items; with staking transactions, incoming receipt
+proofs and the header, real blocks stay far below this, while a peer's 16 MiB block of one-byte
+items (16 M of them, ~5 s and 150 MB to build as Python objects) is refused a thirtieth of the way in."""
+
+
 def decode_block(data: bytes) -> Block:
     """Decode a tagged v2 block with a v3 header; raise DecodingError for anything malformed."""
     try:
         # Not rlp.decode: a block's lists come from peers, and its decoding is quadratic in their items.
-        block: Block = Block.deserialize(decode_rlp(data))
+        block: Block = Block.deserialize(decode_rlp(data, max_items=MAX_BLOCK_RLP_ITEMS))
     except (RLPException, DecodingError) as error:
         raise DecodingError(f"malformed block: {error}") from error
     block._cached_rlp = data  # as rlp.decode does: storing the block re-encodes it (canonical, so these bytes)

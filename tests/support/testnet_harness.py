@@ -161,8 +161,12 @@ def run_scenario(name: str, manifest: Manifest, schedule: Schedule, root: Path,
 
 
 def format_report_table(lines: Sequence[str]) -> str:
-    """The closing note's table (markdown) from ``$HARMONY_SCENARIO_REPORT`` JSON lines."""
-    rows = ["| scenario | faults injected | operations ok / failed / unknown | invariants checked | recovery (s) |",
+    """The closing note's table (markdown) from ``$HARMONY_SCENARIO_REPORT`` JSON lines: invariants as
+    passed/checked, naming only those that failed (every report lists them all)."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    rows = ["| scenario | faults injected | operations ok / failed / unknown | invariants held | recovery (s) |",
             "|---|---|---|---|---|"]
     for line in lines:
         if not line.strip():
@@ -170,11 +174,12 @@ def format_report_table(lines: Sequence[str]) -> str:
         report = json.loads(line)
         invariants = report["invariants"]
         passed = sum(1 for _, ok, _ in invariants if ok)
-        names = "; ".join(name + ("" if ok else " **FAILED**") for name, ok, _ in invariants)
+        failed = "; ".join(name for name, ok, _ in invariants if not ok)
         recovery = "-" if report["recovery_s"] is None else f"{report['recovery_s']:.1f}"
-        rows.append(f"| {report['scenario']} | {'; '.join(report['faults'])} | {report['operations_ok']} / "
-                    f"{report['operations_failed']} / {report['operations_unknown']} | {passed}/{len(invariants)}: "
-                    f"{names} | {recovery} |")
+        rows.append(f"| {cell(report['scenario'])} | {cell('; '.join(report['faults']) or 'none')} | "
+                    f"{report['operations_ok']} / {report['operations_failed']} / {report['operations_unknown']} | "
+                    f"{passed}/{len(invariants)}" + (f" (**failed**: {cell(failed)})" if failed else "")
+                    + f" | {recovery} |")
     return "\n".join(rows)
 
 
