@@ -19,25 +19,17 @@ import pytest
 from crash_faults import ClockSkew, CrashAt, SkewRecord, get_coinbase
 from harmony_node.node.failpoints import BLOCK_WRITE, BLOCK_WRITTEN, COMMIT_VOTE_SENT, VOTE_PERSISTED
 from node_cluster import open_stopped_chain
-from testnet_harness import Follower, Manifest, ScenarioRun, Schedule, Scheduled, run_scenario
+from testnet_harness import Follower, Manifest, ScenarioRun, Schedule, Scheduled, run_holding_scenario
 
 pytestmark = pytest.mark.slow
 SMALL = Manifest(shards=1, validators_per_shard=4, epoch_blocks=8)
-MIN_OK_TRANSFERS = 10
 MAX_SLOW_CLOCK_LAG = 4
 """Blocks a validator with a slow clock may trail: it refuses proposals, so it learns each block from
 the leader's certificate or by sync, a block or two late (metrics are sampled twice a second)."""
 
 
 def _run(name: str, schedule: Schedule, tmp_path: Path) -> ScenarioRun:
-    with run_scenario(name, SMALL, schedule, tmp_path) as run:
-        report = run.report
-        assert report is not None
-        failed = [f"{invariant}: {detail}" for invariant, passed, detail in report.invariants if not passed]
-        assert not failed, "invariants violated:\n" + "\n".join(failed) + "\n" + report.format() + "\n" \
-                           + run.net.cli.get_log_tails()
-        assert report.operations_ok >= MIN_OK_TRANSFERS, report.format()
-        return run
+    return run_holding_scenario(name, SMALL, schedule, tmp_path)
 
 
 @pytest.mark.timeout(240)

@@ -22,50 +22,43 @@ from pathlib import Path
 import pytest
 
 from node_cluster import open_stopped_chain, read_chain_hashes
-from testnet_harness import Follower, Manifest, Scheduled, run_scenario
+from testnet_harness import Follower, Manifest, Scheduled, run_holding_scenario
 from twin_faults import TwinKey, TwinKeyRecord
 
 pytestmark = pytest.mark.slow
 SMALL = Manifest(shards=1, validators_per_shard=4, epoch_blocks=8)
-MIN_OK_TRANSFERS = 10
 REPORTED = "conflicting proposals observed"
 
 
 @pytest.mark.timeout(300)
 def test_one_bls_key_on_two_nodes_forks_nothing_and_is_reported(tmp_path: Path) -> None:
     schedule = [Scheduled(5, TwinKey(Follower(0), duration_s=20, clock_offset_ms=2000))]
-    with run_scenario("one BLS key on two nodes (twins propose two blocks when the key leads)", SMALL, schedule,
-                      tmp_path) as run:
-        report = run.report
-        assert report is not None
-        failed = [f"{invariant}: {detail}" for invariant, passed, detail in report.invariants if not passed]
-        assert not failed, "invariants violated:\n" + "\n".join(failed) + "\n" + report.format() + "\n" \
-                           + run.net.cli.get_log_tails()
-        assert report.operations_ok >= MIN_OK_TRANSFERS, report.format()
-        [record] = run.net.faults
-        assert isinstance(record, TwinKeyRecord) and record.twin_dir is not None
-        assert record.turns and record.exit_code == 0, record.description
+    run = run_holding_scenario("one BLS key on two nodes (twins propose two blocks when the key leads)", SMALL,
+                               schedule, tmp_path)
+    [record] = run.net.faults
+    assert isinstance(record, TwinKeyRecord) and record.twin_dir is not None
+    assert record.turns and record.exit_code == 0, record.description
 
-        datadir = run.net.cli.datadir
-        genesis_file = datadir / "genesis.json"
-        copies = {d.name: read_chain_hashes(d, genesis_file, 0) for d in sorted(datadir.iterdir())
-                  if (d / "node.log").exists()}
-        twin = copies.pop(record.twin_dir.name)
-        reference = max(copies, key=lambda name: len(copies[name]))
-        assert len(twin) > record.heights_at_start[0] and twin == copies[reference][:len(twin)], \
-            f"the twin's chain ({len(twin) - 1} blocks) is not a prefix of {reference}'s"
+    datadir = run.net.cli.datadir
+    genesis_file = datadir / "genesis.json"
+    copies = {d.name: read_chain_hashes(d, genesis_file, 0) for d in sorted(datadir.iterdir())
+              if (d / "node.log").exists()}
+    twin = copies.pop(record.twin_dir.name)
+    reference = max(copies, key=lambda name: len(copies[name]))
+    assert len(twin) > record.heights_at_start[0] and twin == copies[reference][:len(twin)], \
+        f"the twin's chain ({len(twin) - 1} blocks) is not a prefix of {reference}'s"
 
-        assert record.conflicts > 0, f"no node counted conflicting proposals: {record.description}"
-        reporters = {name for name in copies if REPORTED in (datadir / name / "node.log").read_text(errors="replace")}
-        assert reporters - {record.twinned}, f"no member other than the twins logged {REPORTED!r}"
+    assert record.conflicts > 0, f"no node counted conflicting proposals: {record.description}"
+    reporters = {name for name in copies if REPORTED in (datadir / name / "node.log").read_text(errors="replace")}
+    assert reporters - {record.twinned}, f"no member other than the twins logged {REPORTED!r}"
 
-        with open_stopped_chain(datadir / reference, genesis_file, 0) as chain:
-            assert chain is not None
-            slashes = [n for n in range(1, chain.head.number + 1) if chain.get_header(n).slashes]
-            views = {turn.views: [chain.get_header(n).view_id for n in range(turn.heights[0], turn.heights[1] + 1)]
-                     for turn in record.turns}
-        assert not slashes, f"blocks {slashes} slash someone"
-        print(f"\ntwin key {record.public_key[:18]}... of {record.twinned}: {record.description}\n"
-              f"header view ids of the blocks made in its turns: {views}\n"
-              f"nodes that logged {REPORTED!r}: {sorted(reporters)}; staking validators on the beacon: "
-              f"{record.staking_validators}; blocks with slashes: none")
+    with open_stopped_chain(datadir / reference, genesis_file, 0) as chain:
+        assert chain is not None
+        slashes = [n for n in range(1, chain.head.number + 1) if chain.get_header(n).slashes]
+        views = {turn.views: [chain.get_header(n).view_id for n in range(turn.heights[0], turn.heights[1] + 1)]
+                 for turn in record.turns}
+    assert not slashes, f"blocks {slashes} slash someone"
+    print(f"\ntwin key {record.public_key[:18]}... of {record.twinned}: {record.description}\n"
+          f"header view ids of the blocks made in its turns: {views}\n"
+          f"nodes that logged {REPORTED!r}: {sorted(reporters)}; staking validators on the beacon: "
+          f"{record.staking_validators}; blocks with slashes: none")

@@ -69,7 +69,7 @@ DOUBLE_SPENDS_TIMEOUT_S = 120.0
 __all__ = ["ColdRestart", "FaultRecord", "Follower", "InvariantResult", "Isolate", "Kill", "KillMany", "Leader",
            "LoadClient", "LoadOptions", "Manifest", "Operation", "Partition", "Pause", "Perturbation", "Restart",
            "ScenarioReport", "ScenarioRun", "Schedule", "Scheduled", "Testnet", "check_network", "format_report_table",
-           "run_scenario"]
+           "run_holding_scenario", "run_scenario"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +158,26 @@ def run_scenario(name: str, manifest: Manifest, schedule: Schedule, root: Path,
         yield run
     finally:
         net.close()
+
+
+MIN_OK_TRANSFERS = 10
+"""Transfers a scenario's load must get through for its checks to mean anything (a few a second over
+~30 s makes far more)."""
+
+
+def run_holding_scenario(name: str, manifest: Manifest, schedule: Schedule, root: Path,
+                         load_options: LoadOptions = LoadOptions()) -> ScenarioRun:
+    """``run_scenario`` in which every invariant must hold and at least ``MIN_OK_TRANSFERS`` transfers
+    must succeed; the AssertionError shows the violations, the report and every node's log tail. The
+    returned run's processes are gone; its data directories are left for further checks."""
+    with run_scenario(name, manifest, schedule, root, load_options) as run:
+        report = run.report
+        assert report is not None
+        failed = [f"{invariant}: {detail}" for invariant, passed, detail in report.invariants if not passed]
+        assert not failed, "invariants violated:\n" + "\n".join(failed) + "\n" + report.format() + "\n" \
+                           + run.net.cli.get_log_tails()
+        assert report.operations_ok >= MIN_OK_TRANSFERS, report.format()
+        return run
 
 
 def format_report_table(lines: Sequence[str]) -> str:
