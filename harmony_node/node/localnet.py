@@ -601,21 +601,20 @@ def reset(root: Path) -> Localnet:
     return localnet
 
 
-def require_netns(localnet: Localnet) -> int:
+def require_host_plans(localnet: Localnet) -> dict[str, HostPlan]:
+    """Every node's namespace and cable by name; LocalnetError on a loopback localnet."""
     if localnet.settings.netns_subnet is None:
         raise LocalnetError(f"the localnet in {localnet.root} runs on 127.0.0.1: links and partitions need a "
                             "localnet created with `up --netns`")
-    return localnet.settings.netns_subnet
+    return {node.name: plan for node in localnet.nodes if (plan := localnet.get_host_plan(node)) is not None}
 
 
 def set_node_link(root: Path, name: str, connected: bool) -> NodeSpec:
     """Plug in (``connected``) or pull out the cable of node ``name`` of a ``--netns`` localnet."""
     localnet = require_localnet(root)
-    require_netns(localnet)
+    plans = require_host_plans(localnet)
     node = localnet.get_node(name)
-    plan = localnet.get_host_plan(node)
-    assert plan is not None
-    netns.set_link(plan, connected)
+    netns.set_link(plans[node.name], connected)
     return node
 
 
@@ -623,15 +622,13 @@ def set_partition(root: Path, groups: Sequence[Sequence[str]]) -> None:
     """Cut the named groups of nodes off from each other (``netns.set_partition``); no groups: heal
     every partition and plug every cable back in."""
     localnet = require_localnet(root)
-    require_netns(localnet)
-    plans = {node.name: localnet.get_host_plan(node) for node in localnet.nodes}
-    chosen = [[plans[localnet.get_node(name).name] for name in group] for group in groups]
-    netns.set_partition([p for p in plans.values() if p is not None],
-                        [[p for p in group if p is not None] for group in chosen])
+    plans = require_host_plans(localnet)
+    # get_node refuses a name the localnet does not have.
+    netns.set_partition(list(plans.values()), [[plans[localnet.get_node(name).name] for name in group]
+                                               for group in groups])
     if not groups:
         for plan in plans.values():
-            if plan is not None:
-                netns.set_link(plan, True)
+            netns.set_link(plan, True)
 
 
 def require_localnet(root: Path) -> Localnet:

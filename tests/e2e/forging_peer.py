@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from harmony_node.p2p.envelope import Envelope, MessageKind
 from harmony_node.p2p.framing import MAX_FRAME_SIZE, PREFIX_SIZE, encode_frame, read_frame
 from harmony_node.p2p.gossip import GossipMessage, GossipNode
 from harmony_node.p2p.host import P2PConfig
+from peer_script import read_commands, say
 from harmony_node.p2p.topics import client_topic, sync_protocol_id
 
 SILENT = "silent"
@@ -43,11 +43,6 @@ OVERSIZED_FRAME = "oversized-frame"
 MODES = (*FORGERIES, SILENT, OVERSIZED_FRAME)
 
 log = logging.getLogger("forging_peer")
-
-
-def say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 class Forger:
@@ -82,31 +77,20 @@ async def drain(messages: trio.MemoryReceiveChannel[GossipMessage]) -> None:
 
 
 async def commands(node: GossipNode, forger: Forger, topic: str) -> None:
-    stdin = trio.lowlevel.FdStream(os.dup(0))
-    buffer = b""
-    while True:
-        chunk = await stdin.receive_some()
-        if not chunk:
+    async for words in read_commands():
+        if words[0] == "mode" and words[1] in MODES:
+            forger.mode = words[1]
+            say(f"MODE {forger.mode}")
+        elif words[0] == "gossip" and words[1] in FORGERIES:
+            payload = FORGERIES[words[1]](forger.material, 1)
+            await node.publish(topic, Envelope(MessageKind.BLOCK_SYNC, payload).encode())
+            say(f"GOSSIPED {words[1]} {node.topic_peer_count(topic)}")
+        elif words[0] == "status":
+            say(f"STATUS {node.peer_count()} {node.topic_peer_count(topic)}")
+        elif words[0] == "quit":
             return
-        buffer += chunk
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            words = line.decode().split()
-            if not words:
-                continue
-            if words[0] == "mode" and words[1] in MODES:
-                forger.mode = words[1]
-                say(f"MODE {forger.mode}")
-            elif words[0] == "gossip" and words[1] in FORGERIES:
-                payload = FORGERIES[words[1]](forger.material, 1)
-                await node.publish(topic, Envelope(MessageKind.BLOCK_SYNC, payload).encode())
-                say(f"GOSSIPED {words[1]} {node.topic_peer_count(topic)}")
-            elif words[0] == "status":
-                say(f"STATUS {node.peer_count()} {node.topic_peer_count(topic)}")
-            elif words[0] == "quit":
-                return
-            else:
-                say(f"UNKNOWN {line.decode()}")
+        else:
+            say(f"UNKNOWN {' '.join(words)}")
 
 
 async def main() -> None:

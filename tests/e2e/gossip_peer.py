@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from harmony_node.exceptions import DecodingError
 from harmony_node.p2p.envelope import decode_envelope, pack_transactions, unpack_batch
 from harmony_node.p2p.gossip import GossipMessage, GossipNode
 from harmony_node.p2p.host import P2PConfig
+from peer_script import read_commands, say
 
 
 ECHO_PROTOCOL = "harmony/sync/localnet/0/1.0.0"
@@ -40,11 +40,6 @@ ECHO_PROTOCOL = "harmony/sync/localnet/0/1.0.0"
 
 async def echo(peer: str, request: bytes) -> bytes:
     return request
-
-
-def say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def valid(data: bytes) -> bool:
@@ -110,50 +105,39 @@ async def flood(node: GossipNode, rpcs: list[bytes]) -> None:
 
 
 async def commands(node: GossipNode, topic: str) -> None:
-    stdin = trio.lowlevel.FdStream(os.dup(0))
-    buffer = b""
-    while True:
-        chunk = await stdin.receive_some()
-        if not chunk:
+    async for words in read_commands():
+        if words[0] == "status":
+            say(
+                f"STATUS {node.peer_count()} {node.topic_peer_count(topic)} "
+                f"{node.mesh_peer_count(topic)} {node.invalid_count(topic)}"
+            )
+        elif words[0] == "burst":
+            count, size = int(words[1]), int(words[2])
+            start = time.time()
+            for seq in range(count):
+                item = f"burst:{seq}:".encode()
+                await node.publish(topic, pack_transactions([item.ljust(size - 10, b"x")]).encode())
+            say(f"PUBLISHED {count} {start:.6f} {time.time():.6f}")
+        elif words[0] == "flood":
+            count, size = int(words[1]), int(words[2])
+            rpcs = build_flood(node, topic, count, size)
+            start = time.time()
+            await flood(node, rpcs)
+            say(f"FLOODED {count} {start:.6f} {time.time():.6f}")
+        elif words[0] == "publish":
+            await node.publish(topic, pack_transactions([b"tag:" + words[1].encode()]).encode())
+        elif words[0] == "rtt":
+            peer, count = words[1], int(words[2])
+            times = []
+            for _ in range(count):
+                start_rtt = time.perf_counter()
+                response = await node.request(peer, ECHO_PROTOCOL, bytes(64), timeout=10)
+                times.append((time.perf_counter() - start_rtt) * 1000)
+                assert response == bytes(64)
+            ordered = sorted(times)
+            say(f"RTT {times[0]:.3f} {ordered[len(ordered) // 2]:.3f} {ordered[int(len(ordered) * 0.99)]:.3f}")
+        elif words[0] == "quit":
             return
-        buffer += chunk
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            words = line.decode().split()
-            if not words:
-                continue
-            if words[0] == "status":
-                say(
-                    f"STATUS {node.peer_count()} {node.topic_peer_count(topic)} "
-                    f"{node.mesh_peer_count(topic)} {node.invalid_count(topic)}"
-                )
-            elif words[0] == "burst":
-                count, size = int(words[1]), int(words[2])
-                start = time.time()
-                for seq in range(count):
-                    item = f"burst:{seq}:".encode()
-                    await node.publish(topic, pack_transactions([item.ljust(size - 10, b"x")]).encode())
-                say(f"PUBLISHED {count} {start:.6f} {time.time():.6f}")
-            elif words[0] == "flood":
-                count, size = int(words[1]), int(words[2])
-                rpcs = build_flood(node, topic, count, size)
-                start = time.time()
-                await flood(node, rpcs)
-                say(f"FLOODED {count} {start:.6f} {time.time():.6f}")
-            elif words[0] == "publish":
-                await node.publish(topic, pack_transactions([b"tag:" + words[1].encode()]).encode())
-            elif words[0] == "rtt":
-                peer, count = words[1], int(words[2])
-                times = []
-                for _ in range(count):
-                    start_rtt = time.perf_counter()
-                    response = await node.request(peer, ECHO_PROTOCOL, bytes(64), timeout=10)
-                    times.append((time.perf_counter() - start_rtt) * 1000)
-                    assert response == bytes(64)
-                ordered = sorted(times)
-                say(f"RTT {times[0]:.3f} {ordered[len(ordered) // 2]:.3f} {ordered[int(len(ordered) * 0.99)]:.3f}")
-            elif words[0] == "quit":
-                return
 
 
 async def main() -> None:

@@ -41,7 +41,7 @@ class GossipPeer:
                    "--port", str(port), "--topic", topic, "--expect", str(expect)]
         for bootnode in bootnodes:
             command += ["--bootnode", bootnode]
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests' / 'support'}"}
         with open(self.stderr_path, "ab") as stderr:
             # A session of its own, so killing the group takes any children with it.
             self.process = subprocess.Popen(
